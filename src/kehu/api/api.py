@@ -1,0 +1,45 @@
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from ninja import NinjaAPI
+from ninja.errors import AuthenticationError
+from ninja.security import django_auth
+
+from kehu.api.auth import TokenAuth
+from kehu.customers.api import router as customers_router
+
+api = NinjaAPI(
+    title="kehu API",
+    version="1",
+    description="Customers and contacts. Authenticate with `Authorization: Bearer <token>` "
+    "(create tokens under Account → API tokens) or a signed-in session.",
+    auth=[TokenAuth(), django_auth],
+    docs_decorator=login_required,
+    urls_namespace="api",
+)
+api.add_router("/", customers_router)
+
+
+@api.exception_handler(PermissionDenied)
+def permission_denied(request, exc):
+    return api.create_response(
+        request, {"detail": "You do not have permission to do this."}, status=403
+    )
+
+
+@api.exception_handler(ValidationError)
+def validation_error(request, exc):
+    detail = exc.message_dict if hasattr(exc, "error_dict") else {"__all__": exc.messages}
+    return api.create_response(request, {"detail": detail}, status=422)
+
+
+@api.exception_handler(AuthenticationError)
+def unauthenticated(request, exc):
+    return api.create_response(request, {"detail": "Authentication required."}, status=401)
+
+
+def api_urls():
+    """The API's URLs, exempt from the login redirect: they answer 401 themselves."""
+    patterns, app_name, namespace = api.urls
+    for pattern in patterns:
+        pattern.callback.login_required = False
+    return patterns, app_name, namespace

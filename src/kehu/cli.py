@@ -1,0 +1,208 @@
+"""The `kehu` command: serve, demo data, import, export and users."""
+
+import os
+import signal
+import subprocess
+import sys
+from enum import Enum
+from pathlib import Path
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+from rich.table import Table
+
+app = typer.Typer(help="kehu: customer service and loyalty.", no_args_is_help=True)
+console = Console()
+
+
+@app.callback()
+def _setup() -> None:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "kehu.config.settings")
+    import django
+
+    django.setup()
+
+
+def _manage(*args: str) -> None:
+    from django.core.management import call_command
+
+    call_command(*args)
+
+
+class What(str, Enum):
+    customers = "customers"
+    contacts = "contacts"
+
+
+class Format(str, Enum):
+    csv = "csv"
+    xlsx = "xlsx"
+
+
+@app.command()
+def serve(
+    host: str = typer.Option("127.0.0.1", help="Address to listen on."),
+    port: int = typer.Option(8000, help="Port to listen on."),
+    workers: int = typer.Option(2, help="Web server processes."),
+    demo_customers: int = typer.Option(
+        300, help="Demo customers to create when the database is empty (0: none)."
+    ),
+) -> None:
+    """Migrate, load demo data into an empty database, and serve with gunicorn + the worker."""
+    from django.conf import settings
+
+    from kehu.customers.models import Customer
+    from kehu.demo import demo_load, demo_login
+
+    _manage("migrate", "--no-input", "-v", "0")
+    if not settings.DEBUG:
+        _manage("collectstatic", "--no-input", "-v", "0")
+    if demo_customers and not Customer.objects.exists():
+        with console.status("Loading demo data…"):
+            demo_load(customers=demo_customers)
+    login = demo_login()
+    console.print(f"\n[bold green]kehu[/] is running at [bold]http://{host}:{port}/[/]")
+    if login:
+        console.print(f"Log in as [bold]{login[0]}[/] with password [bold]{login[1]}[/]"
+                      " (also: agent, manager, supervisor, analyst — same password)")
+    console.print("Stop with Ctrl+C.\n")
+
+    bin_dir = Path(sys.executable).parent
+    worker = subprocess.Popen([str(bin_dir / "django-admin"), "run_huey", "--quiet"])
+    server = subprocess.Popen([
+        str(bin_dir / "gunicorn"), "kehu.config.wsgi:application",
+        "--bind", f"{host}:{port}", "--workers", str(workers), "--threads", "4",
+        "--worker-class", "gthread", "--timeout", "300", "--access-logfile", "-",
+    ])
+
+    def stop(*_args) -> None:
+        for process in (server, worker):
+            if process.poll() is None:
+                process.terminate()
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    code = server.wait()
+    stop()
+    worker.wait()
+    raise typer.Exit(code)
+
+
+@app.command()
+def demo(
+    customers: int = typer.Option(300, help="How many customers to create."),
+    seed: int = typer.Option(2026, help="Random seed: the same seed gives the same data."),
+) -> None:
+    """Load coherent zh_CN demo data: organisations with contacts, individuals, notes."""
+    from kehu.demo import demo_load, demo_login
+
+    _manage("migrate", "--no-input", "-v", "0")
+    with _progress() as progress:
+        task = progress.add_task("demo", total=customers)
+        report = demo_load(
+            customers=customers, seed=seed,
+            progress=lambda done, total: progress.update(task, completed=done, total=total),
+        )
+    console.print(f"Created {report.created} customers.")
+    login = demo_login()
+    if login:
+        console.print(f"Log in as [bold]{login[0]}[/] with password [bold]{login[1]}[/]")
+
+
+def _progress() -> Progress:
+    return Progress(
+        "[progress.description]{task.description}", BarColumn(), MofNCompleteColumn(),
+        TimeRemainingColumn(), console=console,
+    )
+
+
+@app.command("import")
+def import_(
+    path: Path = typer.Argument(..., exists=True, dir_okay=False, help="CSV or .xlsx file."),
+    what: What = typer.Option(What.customers, help="What the file holds."),
+    skip_invalid: bool = typer.Option(
+        False, help="Import valid rows and skip invalid ones (default: all or nothing)."
+    ),
+    encoding: str = typer.Option("", help="CSV encoding (default: detect UTF-8 or GB18030)."),
+    user: str = typer.Option("", help="Record the import as done by this user."),
+) -> None:
+    """Import customers or contacts; prints a report of rejected rows with reasons."""
+    from kehu.customers.transfer import ImportFileError, import_file
+    from kehu.users.models import User
+
+    actor = User.objects.filter(username=user).first() if user else None
+    try:
+        with _progress() as progress:
+            task = progress.add_task(f"import {path.name}", total=None)
+            report = import_file(
+                name=path.name, data=path.read_bytes(), what=what.value, actor=actor,
+                skip_invalid=skip_invalid, encoding=encoding,
+                progress=lambda done, total: progress.update(task, completed=done, total=total),
+            )
+    except ImportFileError as error:
+        console.print(f"[red]{error}[/]")
+        raise typer.Exit(2) from None
+    console.print(
+        f"Rows: {report.total}  created: {report.created}  updated: {report.updated}  "
+        f"unchanged: {report.unchanged}  rejected: {len(report.rejected)}  "
+        f"warnings: {len(report.warnings)}"
+    )
+    if report.rejected:
+        table = Table("row", "why")
+        for item in report.rejected[:50]:
+            table.add_row(str(item["row"]), " ".join(item["errors"]))
+        console.print(table)
+    for item in report.warnings[:20]:
+        console.print(f"[yellow]row {item['row']}: {item['message']}[/]")
+    if not report.written:
+        console.print("[red]Nothing was imported.[/]")
+        raise typer.Exit(1)
+
+
+@app.command()
+def export(
+    path: Path = typer.Argument(..., dir_okay=False, help="Where to write (.csv or .xlsx)."),
+    what: What = typer.Option(What.customers),
+    encoding: str = typer.Option("utf-8-sig", help="CSV encoding: utf-8-sig or gb18030."),
+) -> None:
+    """Export customers or contacts as CSV or Excel."""
+    from kehu.customers.transfer import export_csv, export_xlsx
+
+    with path.open("wb") as out:
+        if path.suffix.lower() == ".xlsx":
+            export_xlsx(out, what=what.value)
+        else:
+            export_csv(out, what=what.value, encoding=encoding)
+    console.print(f"Wrote {path}")
+
+
+@app.command()
+def createuser(
+    username: str,
+    role: str = typer.Option("agent", help="agent, key_account_manager, supervisor, analyst, admin"),
+    password: str = typer.Option(..., prompt=True, hide_input=True, confirmation_prompt=True),
+    name: str = typer.Option("", help="Full name."),
+) -> None:
+    """Create a user with a role."""
+    from django.core.exceptions import ValidationError
+    from django.contrib.auth.password_validation import validate_password
+
+    from kehu.users.roles import Role
+    from kehu.users.services import user_create
+
+    try:
+        Role(role)
+        validate_password(password)
+        user = user_create(username=username, password=password, role=role, first_name=name)
+    except ValueError:
+        console.print(f"[red]Unknown role {role!r}: choose one of {[r.value for r in Role]}[/]")
+        raise typer.Exit(2) from None
+    except ValidationError as error:
+        console.print(f"[red]{' '.join(error.messages)}[/]")
+        raise typer.Exit(2) from None
+    console.print(f"Created {user.username} ({user.get_role_display()}).")
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,34 @@
+from django.contrib.auth import views as auth_views
+from django.contrib.auth.decorators import login_not_required
+from django.http import HttpResponse
+from django.urls import include, path
+from django.views.i18n import set_language
+
+from kehu.api.api import api_urls
+from kehu.users import views as user_views
+
+
+@login_not_required
+def healthz(request):
+    return HttpResponse("ok", content_type="text/plain")
+
+
+urlpatterns = [
+    path("", include("kehu.customers.urls")),
+    path("accounts/login/", user_views.login, name="login"),
+    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path(
+        "accounts/password/",
+        auth_views.PasswordChangeView.as_view(),
+        name="password_change",
+    ),
+    path(
+        "accounts/password/done/",
+        auth_views.PasswordChangeDoneView.as_view(),
+        name="password_change_done",
+    ),
+    path("accounts/tokens/", user_views.tokens, name="api_tokens"),
+    path("i18n/setlang/", login_not_required(set_language), name="set_language"),
+    path("healthz", healthz),
+    path("api/", api_urls()),
+]

@@ -1,0 +1,48 @@
+"""The full-text index behind customer search: FTS5 on SQLite, GIN on PostgreSQL."""
+
+from django.db import migrations
+
+SQLITE_CREATE = [
+    "CREATE VIRTUAL TABLE customers_searchentry_fts USING fts5("
+    "document, content='customers_searchentry', content_rowid='id',"
+    " tokenize='unicode61 remove_diacritics 0')",
+    "CREATE TRIGGER customers_searchentry_ai AFTER INSERT ON customers_searchentry BEGIN"
+    " INSERT INTO customers_searchentry_fts(rowid, document) VALUES (new.id, new.document); END",
+    "CREATE TRIGGER customers_searchentry_ad AFTER DELETE ON customers_searchentry BEGIN"
+    " INSERT INTO customers_searchentry_fts(customers_searchentry_fts, rowid, document)"
+    " VALUES ('delete', old.id, old.document); END",
+    "CREATE TRIGGER customers_searchentry_au AFTER UPDATE ON customers_searchentry BEGIN"
+    " INSERT INTO customers_searchentry_fts(customers_searchentry_fts, rowid, document)"
+    " VALUES ('delete', old.id, old.document);"
+    " INSERT INTO customers_searchentry_fts(rowid, document) VALUES (new.id, new.document); END",
+]
+SQLITE_DROP = [
+    "DROP TRIGGER customers_searchentry_au",
+    "DROP TRIGGER customers_searchentry_ad",
+    "DROP TRIGGER customers_searchentry_ai",
+    "DROP TABLE customers_searchentry_fts",
+]
+POSTGRES_CREATE = [
+    "CREATE INDEX customers_searchentry_document_fts ON customers_searchentry"
+    " USING gin (to_tsvector('simple', document))",
+]
+POSTGRES_DROP = ["DROP INDEX customers_searchentry_document_fts"]
+
+
+def _run(statements_by_vendor):
+    def run(apps, schema_editor):
+        for statement in statements_by_vendor.get(schema_editor.connection.vendor, []):
+            schema_editor.execute(statement)
+
+    return run
+
+
+class Migration(migrations.Migration):
+    dependencies = [("customers", "0002_initial")]
+
+    operations = [
+        migrations.RunPython(
+            _run({"sqlite": SQLITE_CREATE, "postgresql": POSTGRES_CREATE}),
+            _run({"sqlite": SQLITE_DROP, "postgresql": POSTGRES_DROP}),
+        ),
+    ]

@@ -1,0 +1,78 @@
+"""Search tokens: substring search over Chinese text with an ordinary full-text index.
+
+Chinese is written without spaces, so a word index alone cannot find "伟明" inside
+"张伟明". Each run of CJK characters is written as its overlapping bigrams (then its
+single characters), and a query of n>=2 characters becomes the phrase of its n-1
+bigrams: consecutive bigrams match exactly where the query is a substring. A one-
+character query matches the single characters. Latin words and digits stay words and
+are matched by prefix. SQLite's FTS5 and PostgreSQL's full-text search both index
+these tokens, so both engines answer the same queries the same way.
+"""
+
+import re
+from collections.abc import Iterable
+
+# CJK Unified Ideographs (+ extension A, compatibility) and kana/hangul: scripts
+# written without spaces. Everything else alphanumeric is a word.
+_CJK = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\u3040-\u30ff\uac00-\ud7af"
+_RUN = re.compile(rf"([{_CJK}]+)|([^\W_{_CJK}]+)")
+# Never produced from text (runs are all-CJK or all-word), so a phrase cannot
+# span two fields.
+_FIELD_BREAK = "ǂ"
+
+
+def _runs(text: str) -> Iterable[tuple[str, str]]:
+    for match in _RUN.finditer(text.lower()):
+        cjk, word = match.groups()
+        if cjk:
+            yield "cjk", cjk
+        else:
+            yield "word", word
+
+
+def search_document(texts: Iterable[str]) -> str:
+    tokens: list[str] = []
+    for text in texts:
+        if not text:
+            continue
+        for kind, run in _runs(text):
+            if kind == "word":
+                tokens.append(run)
+                continue
+            tokens.extend(run[i : i + 2] for i in range(len(run) - 1))
+            tokens.extend(run)
+        tokens.append(_FIELD_BREAK)
+    return " ".join(tokens)
+
+
+def search_terms(query: str) -> list[tuple[str, list[str]]]:
+    """The query as ANDed terms: ("phrase", bigrams), ("char", [c]) or ("prefix", [word])."""
+    terms: list[tuple[str, list[str]]] = []
+    for kind, run in _runs(query[:200]):
+        if kind == "word":
+            terms.append(("prefix", [run]))
+        elif len(run) == 1:
+            terms.append(("char", [run]))
+        else:
+            terms.append(("phrase", [run[i : i + 2] for i in range(len(run) - 1)]))
+    return terms[:10]
+
+
+def fts5_query(terms: list[tuple[str, list[str]]]) -> str:
+    parts = []
+    for kind, tokens in terms:
+        if kind == "prefix":
+            parts.append(f'"{tokens[0]}"*')
+        else:
+            parts.append('"' + " ".join(tokens) + '"')
+    return " AND ".join(parts)
+
+
+def tsquery(terms: list[tuple[str, list[str]]]) -> str:
+    parts = []
+    for kind, tokens in terms:
+        if kind == "prefix":
+            parts.append(f"'{tokens[0]}':*")
+        else:
+            parts.append("(" + " <-> ".join(f"'{t}'" for t in tokens) + ")")
+    return " & ".join(parts)

@@ -1,0 +1,147 @@
+"""Reads of the customer archive that span relations."""
+
+from dataclasses import dataclass
+
+from django.db import connection
+from django.db.models import Prefetch, Q, QuerySet
+
+from kehu.customers.models import Change, Contact, Customer, Email, Note, Phone, SearchEntry
+from kehu.customers.phones import phone_parse_or_none
+from kehu.customers.search import fts5_query, search_terms, tsquery
+
+
+@dataclass(frozen=True)
+class SearchHit:
+    customer: Customer
+    contact: Contact | None
+    matched_by: str  # "phone", "email", "number" or "name"
+
+
+@dataclass(frozen=True)
+class SearchPage:
+    hits: list[SearchHit]
+    page: int
+    has_next: bool
+
+
+def _text_entry_ids(query: str, *, offset: int, limit: int) -> list[int]:
+    terms = search_terms(query)
+    if not terms:
+        return []
+    with connection.cursor() as cursor:
+        if connection.vendor == "sqlite":
+            cursor.execute(
+                "SELECT rowid FROM customers_searchentry_fts WHERE customers_searchentry_fts"
+                " MATCH %s ORDER BY rowid DESC LIMIT %s OFFSET %s",
+                [fts5_query(terms), limit, offset],
+            )
+        else:
+            cursor.execute(
+                "SELECT id FROM customers_searchentry WHERE to_tsvector('simple', document)"
+                " @@ to_tsquery('simple', %s) ORDER BY id DESC LIMIT %s OFFSET %s",
+                [tsquery(terms), limit, offset],
+            )
+        return [row[0] for row in cursor.fetchall()]
+
+
+def _exact_hits(query: str) -> list[SearchHit]:
+    """Phone, email and customer-number lookups: each one index probe."""
+    text = query.strip()
+    hits: list[SearchHit] = []
+    phone = phone_parse_or_none(text) if sum(c.isdigit() for c in text) >= 5 else None
+    if phone:
+        for row in Phone.objects.filter(e164=phone.e164).select_related("customer", "contact"):
+            hits.append(SearchHit(_live(row.customer), row.contact, "phone"))
+    if "@" in text:
+        for row in Email.objects.filter(address=text.lower()).select_related("customer", "contact"):
+            hits.append(SearchHit(_live(row.customer), row.contact, "email"))
+    number = Customer.objects.filter(number=text.upper()).select_related("merged_into").first()
+    if number:
+        hits.append(SearchHit(_live(number), None, "number"))
+    return hits
+
+
+def _live(customer: Customer) -> Customer:
+    while customer.merged_into_id:
+        customer = customer.merged_into
+    return customer
+
+
+def customer_search(*, query: str, page: int = 1, page_size: int = 25) -> SearchPage:
+    """One box: name (Chinese substring), organisation, phone in any form, email, number."""
+    page = max(page, 1)
+    query = (query or "").strip()
+    if not query:
+        customers = list(
+            Customer.objects.filter(merged_into=None)
+            .order_by("-id")[(page - 1) * page_size : page * page_size + 1]
+        )
+        hits = [SearchHit(c, None, "") for c in customers]
+        return SearchPage(hits[:page_size], page, len(hits) > page_size)
+
+    exact = _exact_hits(query) if page == 1 else []
+    ids = _text_entry_ids(query, offset=(page - 1) * page_size, limit=page_size + 1)
+    entries = {
+        e.id: e
+        for e in SearchEntry.objects.filter(id__in=ids).select_related("customer", "contact")
+    }
+    seen = {(h.customer.pk, h.contact.pk if h.contact else None) for h in exact}
+    hits = list(exact)
+    for entry_id in ids[:page_size]:
+        entry = entries.get(entry_id)
+        if entry is None:
+            continue
+        key = (entry.customer_id, entry.contact_id)
+        if key not in seen:
+            seen.add(key)
+            hits.append(SearchHit(entry.customer, entry.contact, "name"))
+    return SearchPage(hits, page, len(ids) > page_size)
+
+
+def customer_card(*, pk: int) -> Customer:
+    """Everything the card's first screen shows, in a fixed number of queries."""
+    return (
+        Customer.objects.select_related("owner", "merged_into")
+        .prefetch_related(
+            Prefetch("phones", queryset=Phone.objects.filter(contact=None)),
+            Prefetch("emails", queryset=Email.objects.filter(contact=None)),
+            "addresses",
+            "tags",
+            Prefetch(
+                "contacts",
+                queryset=Contact.objects.prefetch_related("phones", "emails").order_by(
+                    "decision_role", "id"
+                ),
+            ),
+        )
+        .get(pk=pk)
+    )
+
+
+def customer_timeline(*, customer: Customer, limit: int = 50) -> list[Note]:
+    return list(
+        Note.objects.filter(customer=customer).select_related("author", "contact")[:limit]
+    )
+
+
+def customer_history(*, customer: Customer, limit: int = 200) -> list[Change]:
+    return list(Change.objects.filter(customer=customer).select_related("actor")[:limit])
+
+
+def customer_duplicates(
+    *, e164s: list[str], emails: list[str], exclude: int | None = None
+) -> QuerySet[Customer]:
+    """Live customers sharing any normalised phone or email."""
+    condition = Q(phones__e164__in=e164s) | Q(emails__address__in=[e.lower() for e in emails])
+    found = Customer.objects.filter(condition, merged_into=None).distinct()
+    if exclude:
+        found = found.exclude(pk=exclude)
+    return found.order_by("id")
+
+
+def customer_duplicates_of(*, customer: Customer) -> QuerySet[Customer]:
+    return customer_duplicates(
+        e164s=list(customer.phones.values_list("e164", flat=True)),
+        emails=list(customer.emails.values_list("address", flat=True)),
+        exclude=customer.pk,
+    )

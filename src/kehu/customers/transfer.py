@@ -1,0 +1,668 @@
+"""Import and export of customers and contacts as CSV or Excel.
+
+Reading is strict: every row is validated before anything is written; by default
+one bad row rejects the whole file (nothing half-written), or bad rows are skipped
+when the user asks for that. Rows with an external id are matched to what is
+already stored, so importing the same file twice changes nothing.
+"""
+
+import csv
+import io
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+
+from django.db import transaction
+from huey.contrib.djhuey import HUEY
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from kehu.customers import services
+from kehu.customers.choices import (
+    CommunicationStyle,
+    CustomerKind,
+    CustomerStatus,
+    DecisionRole,
+    LostReason,
+)
+from kehu.customers.models import (
+    Address,
+    Change,
+    Contact,
+    Customer,
+    Email,
+    Phone,
+    SearchEntry,
+    Tag,
+)
+from kehu.customers.phones import InvalidPhone, phone_parse
+from kehu.customers.search import search_document
+from kehu.users.models import User
+
+CHUNK = 2000
+LIST_SEPARATORS = (";", "；", "\n")
+
+
+class ImportFileError(ValueError):
+    """The file as a whole cannot be read: nothing was imported."""
+
+
+@dataclass
+class ImportReport:
+    total: int = 0
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    rejected: list[dict] = field(default_factory=list)  # {"row": n, "errors": [...]}
+    warnings: list[dict] = field(default_factory=list)  # {"row": n, "message": ...}
+    written: bool = False
+
+    def as_dict(self) -> dict:
+        return self.__dict__.copy()
+
+
+# ---------------------------------------------------------------- columns
+
+@dataclass(frozen=True)
+class Column:
+    key: str
+    aliases: tuple[str, ...]
+    max_length: int = 0
+
+
+CUSTOMER_COLUMNS = (
+    Column("external_id", ("外部编号", "外部ID"), 100),
+    Column("number", ("客户编号",), 20),
+    Column("kind", ("类型", "客户类型"), 0),
+    Column("name", ("名称", "姓名", "客户名称"), 200),
+    Column("salutation", ("称呼",), 100),
+    Column("status", ("状态",), 0),
+    Column("lost_reason", ("流失原因",), 0),
+    Column("owner", ("客户经理",), 150),
+    Column("birthday", ("生日",), 0),
+    Column("industry", ("行业",), 100),
+    Column("usual", ("常购",), 200),
+    Column("preferences", ("偏好",), 5000),
+    Column("needs", ("需求",), 5000),
+    Column("tags", ("标签",), 500),
+    Column("phones", ("电话", "手机"), 500),
+    Column("emails", ("邮箱", "电子邮件"), 1000),
+    Column("addresses", ("地址",), 1000),
+)
+CONTACT_COLUMNS = (
+    Column("external_id", ("外部编号", "外部ID"), 100),
+    Column("organisation", ("所属客户", "客户编号"), 100),
+    Column("name", ("姓名", "名称"), 100),
+    Column("salutation", ("称呼",), 100),
+    Column("title", ("职务",), 100),
+    Column("decision_role", ("决策角色",), 0),
+    Column("style", ("沟通风格",), 0),
+    Column("phones", ("电话", "手机"), 500),
+    Column("emails", ("邮箱", "电子邮件"), 1000),
+    Column("notes", ("备注",), 5000),
+)
+REQUIRED = {"customers": ("name",), "contacts": ("organisation", "name")}
+
+
+def _choice_lookup(choices) -> dict[str, str]:
+    """Accepts the stored value, the English label or the Chinese label of a choice."""
+    from django.utils import translation
+
+    lookup = {}
+    for value, label in choices:
+        lookup[str(value).lower()] = value
+        for language in ("en", "zh-hans"):
+            with translation.override(language):
+                lookup[str(label).lower()] = value
+    return lookup
+
+
+_EXTRA_KIND = {"个人": CustomerKind.INDIVIDUAL, "企业": CustomerKind.ORGANISATION,
+               "集团": CustomerKind.ORGANISATION, "集团客户": CustomerKind.ORGANISATION,
+               "个人客户": CustomerKind.INDIVIDUAL, "company": CustomerKind.ORGANISATION,
+               "organization": CustomerKind.ORGANISATION}
+
+
+# ---------------------------------------------------------------- reading
+
+def decode(data: bytes, encoding: str = "") -> str:
+    """UTF-8 (with or without BOM) or GBK/GB18030, the encoding of Chinese Excel's CSV."""
+    candidates = [encoding] if encoding else ["utf-8-sig", "gb18030"]
+    for candidate in candidates:
+        try:
+            text = data.decode(candidate)
+        except (UnicodeDecodeError, LookupError):
+            continue
+        if "\x00" in text:
+            break
+        return text
+    raise ImportFileError(
+        _("The file could not be read as text in UTF-8 or GBK/GB18030. Save it as CSV (UTF-8) "
+          "or as an Excel workbook and try again.")
+    )
+
+
+def rows_from_csv(data: bytes, encoding: str = "") -> Iterator[list[str]]:
+    text = decode(data, encoding)
+    sample = text[:4096]
+    try:
+        dialect = csv.Sniffer().sniff(sample, delimiters=",\t;")
+    except csv.Error:
+        dialect = csv.excel
+    try:
+        yield from csv.reader(io.StringIO(text, newline=""), dialect)
+    except csv.Error as error:
+        raise ImportFileError(_("The CSV file is malformed: %(error)s") % {"error": error}) from None
+
+
+def rows_from_xlsx(data: bytes) -> Iterator[list[str]]:
+    import zipfile
+
+    from openpyxl import load_workbook
+
+    try:
+        workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    except (zipfile.BadZipFile, KeyError, OSError, ValueError):
+        raise ImportFileError(_("The file is not a readable Excel (.xlsx) workbook.")) from None
+    sheet = workbook.worksheets[0]
+    for row in sheet.iter_rows(values_only=True):
+        yield ["" if v is None else _cell_text(v) for v in row]
+    workbook.close()
+
+
+def _cell_text(value) -> str:
+    if isinstance(value, datetime):
+        return value.date().isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def rows_from_file(name: str, data: bytes, encoding: str = "") -> Iterator[list[str]]:
+    suffix = Path(name).suffix.lower()
+    if suffix in (".xlsx", ".xlsm"):
+        return rows_from_xlsx(data)
+    if suffix in (".csv", ".txt", ".tsv", ""):
+        return rows_from_csv(data, encoding)
+    raise ImportFileError(_("Only CSV and Excel (.xlsx) files can be imported."))
+
+
+def _header_map(header: list[str], columns: tuple[Column, ...], what: str) -> dict[str, int]:
+    names = {}
+    for column in columns:
+        names[column.key] = column.key
+        for alias in column.aliases:
+            names[alias.lower()] = column.key
+    mapping: dict[str, int] = {}
+    for index, title in enumerate(header):
+        key = names.get(title.strip().lower().lstrip("\ufeff"))
+        if key and key not in mapping:
+            mapping[key] = index
+    missing = [c for c in REQUIRED[what] if c not in mapping]
+    if missing:
+        raise ImportFileError(
+            _("Required columns are missing: %(columns)s. The first row must name the columns.")
+            % {"columns": ", ".join(missing)}
+        )
+    return mapping
+
+
+def _split(value: str) -> list[str]:
+    for separator in LIST_SEPARATORS[1:]:
+        value = value.replace(separator, LIST_SEPARATORS[0])
+    return [part.strip() for part in value.split(LIST_SEPARATORS[0]) if part.strip()]
+
+
+# ---------------------------------------------------------------- validation
+
+@dataclass
+class CustomerRecord:
+    row: int
+    fields: dict
+    phones: list
+    emails: list[str]
+    addresses: list[str]
+    tags: list[str]
+
+
+@dataclass
+class ContactRecord:
+    row: int
+    organisation: str
+    fields: dict
+    phones: list
+    emails: list[str]
+
+
+class _Validator:
+    def __init__(self, what: str):
+        self.what = what
+        self.kinds = _choice_lookup(CustomerKind.choices) | _EXTRA_KIND
+        self.statuses = _choice_lookup(CustomerStatus.choices)
+        self.reasons = _choice_lookup(LostReason.choices)
+        self.roles = _choice_lookup(DecisionRole.choices)
+        self.styles = _choice_lookup(CommunicationStyle.choices)
+        self.owners = {u.username.lower(): u for u in User.objects.filter(is_active=True)}
+        self.columns = {c.key: c for c in (CUSTOMER_COLUMNS if what == "customers"
+                                           else CONTACT_COLUMNS)}
+        self.seen_ids: dict[str, int] = {}
+
+    def _choice(self, lookup, value, label, errors, default=""):
+        if not value:
+            return default
+        found = lookup.get(value.strip().lower())
+        if found is None:
+            errors.append(_("%(column)s: unknown value “%(value)s”.") % {
+                "column": label, "value": value})
+            return default
+        return found
+
+    def _common(self, values: dict[str, str], errors: list[str]):
+        for key, value in values.items():
+            limit = self.columns[key].max_length
+            if limit and len(value) > limit:
+                errors.append(_("%(column)s: at most %(limit)d characters (this has %(n)d).") % {
+                    "column": key, "limit": limit, "n": len(value)})
+        name = values.get("name", "")
+        if not name:
+            errors.append(_("name: required."))
+        elif "<" in name or ">" in name:
+            errors.append(_("name: may not contain “<” or “>”."))
+        phones = []
+        for text in _split(values.get("phones", "")):
+            try:
+                phone = phone_parse(text)
+            except InvalidPhone as error:
+                errors.append(_("phones: %(error)s") % {"error": error})
+            else:
+                if phone not in phones:
+                    phones.append(phone)
+        try:
+            emails = services.emails_clean(_split(values.get("emails", "")))
+        except Exception as error:  # ValidationError with per-address messages
+            emails = []
+            errors.extend(_("emails: %(error)s") % {"error": m}
+                          for m in error.message_dict["emails"])
+        external_id = values.get("external_id") or None
+        if external_id:
+            if external_id in self.seen_ids:
+                errors.append(_("external_id “%(id)s” already appears in row %(row)d.") % {
+                    "id": external_id, "row": self.seen_ids[external_id]})
+        return phones, emails, external_id
+
+    def customer(self, row: int, values: dict[str, str]) -> tuple[CustomerRecord | None, list]:
+        errors: list[str] = []
+        phones, emails, external_id = self._common(values, errors)
+        kind = self._choice(self.kinds, values.get("kind"), "kind", errors,
+                            CustomerKind.INDIVIDUAL)
+        status = self._choice(self.statuses, values.get("status"), "status", errors,
+                              CustomerStatus.ACTIVE)
+        lost_reason = self._choice(self.reasons, values.get("lost_reason"), "lost_reason", errors)
+        if status == CustomerStatus.LOST and not lost_reason:
+            errors.append(_("lost_reason: required when the status is lost."))
+        if status != CustomerStatus.LOST:
+            lost_reason = ""
+        owner = None
+        if values.get("owner"):
+            owner = self.owners.get(values["owner"].strip().lower())
+            if owner is None:
+                errors.append(_("owner: no active user “%(name)s”.") % {"name": values["owner"]})
+        birthday = None
+        if values.get("birthday"):
+            try:
+                birthday = date.fromisoformat(values["birthday"].strip().replace("/", "-"))
+            except ValueError:
+                errors.append(_("birthday: “%(value)s” is not a date (YYYY-MM-DD).") % {
+                    "value": values["birthday"]})
+        tags = _split(values.get("tags", "").replace(",", ";").replace("，", ";"))
+        if any(len(t) > 50 or "<" in t or ">" in t for t in tags):
+            errors.append(_("tags: at most 50 characters each, without “<” or “>”."))
+        if errors:
+            return None, errors
+        if external_id:
+            self.seen_ids[external_id] = row
+        return CustomerRecord(
+            row=row,
+            fields={
+                "external_id": external_id, "kind": kind, "name": values["name"],
+                "salutation": values.get("salutation", ""), "status": status,
+                "lost_reason": lost_reason, "owner": owner, "birthday": birthday,
+                "industry": values.get("industry", ""), "usual": values.get("usual", ""),
+                "preferences": values.get("preferences", ""), "needs": values.get("needs", ""),
+            },
+            phones=phones, emails=emails, addresses=_split(values.get("addresses", "")),
+            tags=tags,
+        ), []
+
+    def contact(self, row: int, values: dict[str, str]) -> tuple[ContactRecord | None, list]:
+        errors: list[str] = []
+        phones, emails, external_id = self._common(values, errors)
+        role = self._choice(self.roles, values.get("decision_role"), "decision_role", errors,
+                            DecisionRole.OPERATIONAL)
+        style = self._choice(self.styles, values.get("style"), "style", errors)
+        if not values.get("organisation"):
+            errors.append(_("organisation: required (its customer number or external id)."))
+        if errors:
+            return None, errors
+        if external_id:
+            self.seen_ids[external_id] = row
+        return ContactRecord(
+            row=row, organisation=values["organisation"].strip(),
+            fields={"external_id": external_id, "name": values["name"],
+                    "salutation": values.get("salutation", ""), "title": values.get("title", ""),
+                    "decision_role": role, "style": style, "notes": values.get("notes", "")},
+            phones=phones, emails=emails,
+        ), []
+
+
+def validate_rows(rows: Iterable[list[str]], *, what: str, report: ImportReport) -> list:
+    rows = iter(rows)
+    try:
+        header = next(rows)
+    except StopIteration:
+        raise ImportFileError(_("The file is empty.")) from None
+    columns = _header_map(header, CUSTOMER_COLUMNS if what == "customers" else CONTACT_COLUMNS,
+                          what)
+    validator = _Validator(what)
+    check = validator.customer if what == "customers" else validator.contact
+    records = []
+    for line, row in enumerate(rows, start=2):
+        if not any(cell.strip() for cell in row):
+            continue
+        report.total += 1
+        values = {key: (row[i].strip() if i < len(row) else "") for key, i in columns.items()}
+        record, errors = check(line, values)
+        if errors:
+            report.rejected.append({"row": line, "errors": errors})
+        else:
+            records.append(record)
+    return records
+
+
+# ---------------------------------------------------------------- writing
+
+def _chunks(items: list, size: int = CHUNK) -> Iterator[list]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def _follow_merges(customers: dict) -> dict:
+    return {key: services_live(c) for key, c in customers.items()}
+
+
+def services_live(customer: Customer) -> Customer:
+    while customer.merged_into_id:
+        customer = Customer.objects.get(pk=customer.merged_into_id)
+    return customer
+
+
+def _customer_differs(existing: Customer, record: CustomerRecord) -> bool:
+    for key, value in record.fields.items():
+        if key == "owner":
+            if existing.owner_id != (value.pk if value else None):
+                return True
+        elif getattr(existing, key) != value:
+            return True
+    own_phones = sorted((p.e164, p.extension) for p in existing.phones.all() if not p.contact_id)
+    own_emails = sorted(e.address for e in existing.emails.all() if not e.contact_id)
+    return (
+        own_phones != sorted((p.e164, p.extension) for p in record.phones)
+        or own_emails != sorted(record.emails)
+        or [a.text for a in existing.addresses.all()] != record.addresses
+        or sorted(t.name for t in existing.tags.all()) != sorted(set(record.tags))
+    )
+
+
+def _write_customers(records: list[CustomerRecord], *, actor, report: ImportReport,
+                     source: str, progress: Callable[[int], None]) -> None:
+    tag_ids = {t.name: t.pk for t in Tag.objects.all()}
+    done = 0
+    for chunk in _chunks(records):
+        ids = [r.fields["external_id"] for r in chunk if r.fields["external_id"]]
+        existing = _follow_merges(
+            Customer.objects.filter(external_id__in=ids)
+            .prefetch_related("phones", "emails", "addresses", "tags").in_bulk(
+                field_name="external_id")
+        ) if ids else {}
+        new = []
+        for record in chunk:
+            current = existing.get(record.fields["external_id"])
+            if current is None:
+                new.append(record)
+            elif _customer_differs(current, record):
+                fields = {k: v for k, v in record.fields.items() if k != "external_id"}
+                services.customer_update(
+                    actor=actor, customer=current, **fields,
+                    phones=[p.e164 + (f" ext. {p.extension}" if p.extension else "")
+                            for p in record.phones],
+                    emails=record.emails, addresses=record.addresses, tags=record.tags,
+                )
+                report.updated += 1
+            else:
+                report.unchanged += 1
+        if new:
+            _warn_duplicates(new, report)
+            _insert_customers(new, actor=actor, source=source, tag_ids=tag_ids)
+            report.created += len(new)
+        done += len(chunk)
+        progress(done)
+
+
+def _warn_duplicates(records: list[CustomerRecord], report: ImportReport) -> None:
+    by_phone = {p.e164: r.row for r in records for p in r.phones}
+    by_email = {e: r.row for r in records for e in r.emails}
+    found = Phone.objects.filter(e164__in=list(by_phone)).values_list(
+        "e164", "customer__number")
+    for e164, number in found:
+        report.warnings.append({"row": by_phone[e164], "message": _(
+            "Phone %(phone)s already belongs to %(number)s: a possible duplicate to merge.")
+            % {"phone": e164, "number": number}})
+    found = Email.objects.filter(address__in=list(by_email)).values_list(
+        "address", "customer__number")
+    for address, number in found:
+        report.warnings.append({"row": by_email[address], "message": _(
+            "Email %(email)s already belongs to %(number)s: a possible duplicate to merge.")
+            % {"email": address, "number": number}})
+
+
+def _insert_customers(records: list[CustomerRecord], *, actor, source: str,
+                      tag_ids: dict[str, int]) -> None:
+    numbers = services.customer_numbers_reserve(count=len(records))
+    customers = Customer.objects.bulk_create(
+        Customer(number=number, **record.fields) for number, record in zip(numbers, records)
+    )
+    phones, emails, addresses, entries, changes, tag_links = [], [], [], [], [], []
+    for customer, record in zip(customers, records):
+        for p in record.phones:
+            phones.append(Phone(customer=customer, e164=p.e164, extension=p.extension,
+                                label=services.phone_label_guess(p.e164)))
+        emails.extend(Email(customer=customer, address=a) for a in record.emails)
+        addresses.extend(Address(customer=customer, text=t) for t in record.addresses)
+        changes.append(Change(customer=customer, actor=actor, action="imported",
+                              fields={"file": source, "row": record.row}))
+        entries.append(SearchEntry(customer=customer, document=search_document(
+            [customer.name, customer.number, customer.external_id or "",
+             *(p.e164[1:] for p in record.phones), *record.emails])))
+        for name in set(record.tags):
+            if name not in tag_ids:
+                tag_ids[name] = Tag.objects.create(name=name).pk
+            tag_links.append(Customer.tags.through(customer_id=customer.pk,
+                                                   tag_id=tag_ids[name]))
+    for model, objects in ((Phone, phones), (Email, emails), (Address, addresses),
+                           (Change, changes), (SearchEntry, entries),
+                           (Customer.tags.through, tag_links)):
+        model.objects.bulk_create(objects, batch_size=CHUNK)
+
+
+def _write_contacts(records: list[ContactRecord], *, actor, report: ImportReport,
+                    source: str, progress: Callable[[int], None]) -> None:
+    refs = {r.organisation for r in records}
+    organisations = {c.number: c for c in Customer.objects.filter(number__in=refs)}
+    organisations |= {c.external_id: c for c in Customer.objects.filter(external_id__in=refs)}
+    organisations = _follow_merges(organisations)
+    existing = Contact.objects.filter(
+        external_id__in=[r.fields["external_id"] for r in records if r.fields["external_id"]]
+    ).prefetch_related("phones", "emails").in_bulk(field_name="external_id")
+    touched = set()
+    for done, record in enumerate(records, start=1):
+        organisation = organisations.get(record.organisation)
+        if organisation is None or organisation.kind != CustomerKind.ORGANISATION:
+            report.rejected.append({"row": record.row, "errors": [
+                _("organisation: no organisation customer “%(ref)s”.") % {
+                    "ref": record.organisation}]})
+            continue
+        phones = [p.e164 + (f" ext. {p.extension}" if p.extension else "") for p in record.phones]
+        current = existing.get(record.fields["external_id"])
+        if current is None:
+            services.contact_create(actor=actor, organisation=organisation,
+                                    phones=phones, emails=record.emails, **record.fields)
+            report.created += 1
+        elif (any(getattr(current, k) != v for k, v in record.fields.items())
+              or sorted((p.e164, p.extension) for p in current.phones.all())
+              != sorted((p.e164, p.extension) for p in record.phones)
+              or sorted(e.address for e in current.emails.all()) != sorted(record.emails)):
+            services.contact_update(actor=actor, contact=current, phones=phones,
+                                    emails=record.emails, **record.fields)
+            report.updated += 1
+        else:
+            report.unchanged += 1
+        touched.add(organisation.pk)
+        if done % 500 == 0:
+            progress(done)
+    progress(len(records))
+
+
+class _Rollback(Exception):
+    pass
+
+
+def import_file(
+    *, name: str, data: bytes, what: str = "customers", actor: User | None = None,
+    skip_invalid: bool = False, encoding: str = "",
+    progress: Callable[[int, int], None] = lambda done, total: None,
+) -> ImportReport:
+    """Validates every row, then writes in one transaction (or writes nothing)."""
+    if what not in REQUIRED:
+        raise ImportFileError(_("Unknown import kind."))
+    report = ImportReport()
+    records = validate_rows(rows_from_file(name, data, encoding), what=what, report=report)
+    if report.total == 0:
+        raise ImportFileError(_("The file has no data rows."))
+    if report.rejected and not skip_invalid:
+        return report
+    writer = _write_customers if what == "customers" else _write_contacts
+    try:
+        with transaction.atomic():
+            writer(records, actor=actor, report=report, source=name,
+                   progress=lambda done: progress(done, len(records)))
+            if what == "contacts" and report.rejected and not skip_invalid:
+                raise _Rollback
+    except _Rollback:
+        report.created = report.updated = report.unchanged = 0
+        return report
+    report.written = True
+    return report
+
+
+# ---------------------------------------------------------------- export
+
+EXPORT_HEADER = [c.key for c in CUSTOMER_COLUMNS]
+CONTACT_EXPORT_HEADER = [c.key for c in CONTACT_COLUMNS]
+
+
+def _safe(value) -> str:
+    """Spreadsheet formula injection guard: a cell starting with =,+,-,@ is quoted."""
+    text = "" if value is None else str(value)
+    return "'" + text if text[:1] in ("=", "+", "-", "@") and not text[1:2].isdigit() else text
+
+
+def export_rows(what: str = "customers") -> Iterator[list[str]]:
+    if what == "contacts":
+        yield CONTACT_EXPORT_HEADER
+        contacts = Contact.objects.select_related("organisation").prefetch_related(
+            "phones", "emails").order_by("id")
+        for c in contacts.iterator(chunk_size=CHUNK):
+            yield [_safe(v) for v in (
+                c.external_id or "", c.organisation.number, c.name, c.salutation, c.title,
+                c.decision_role, c.style, "; ".join(p.display for p in c.phones.all()),
+                "; ".join(e.address for e in c.emails.all()), c.notes)]
+        return
+    yield EXPORT_HEADER
+    customers = (
+        Customer.objects.filter(merged_into=None).select_related("owner")
+        .prefetch_related("phones", "emails", "addresses", "tags").order_by("id")
+    )
+    for c in customers.iterator(chunk_size=CHUNK):
+        yield [_safe(v) for v in (
+            c.external_id or "", c.number, c.kind, c.name, c.salutation, c.status,
+            c.lost_reason, c.owner.username if c.owner else "",
+            c.birthday.isoformat() if c.birthday else "", c.industry, c.usual, c.preferences,
+            c.needs, "; ".join(t.name for t in c.tags.all()),
+            "; ".join(p.display for p in c.phones.all() if not p.contact_id),
+            "; ".join(e.address for e in c.emails.all() if not e.contact_id),
+            "; ".join(a.text for a in c.addresses.all()))]
+
+
+def export_csv(stream, *, what: str = "customers", encoding: str = "utf-8-sig") -> None:
+    """UTF-8 with a BOM opens correctly in Chinese Excel; gb18030 is there for older tools."""
+    wrapper = io.TextIOWrapper(stream, encoding=encoding, newline="", write_through=True)
+    writer = csv.writer(wrapper)
+    for row in export_rows(what):
+        writer.writerow(row)
+    wrapper.detach()
+
+
+def export_xlsx(stream, *, what: str = "customers") -> None:
+    from openpyxl import Workbook
+
+    workbook = Workbook(write_only=True)
+    sheet = workbook.create_sheet(what)
+    for row in export_rows(what):
+        sheet.append(row)
+    workbook.save(stream)
+
+
+def job_progress_key(job_id: int) -> str:
+    return f"kehu-import-progress-{job_id}"
+
+
+def job_progress(job) -> tuple[int, int]:
+    if job.status != job.Status.RUNNING:
+        return job.processed, job.total
+    return HUEY.get(job_progress_key(job.pk), peek=True) or (0, 0)
+
+
+def job_run(job_id: int) -> None:
+    """Runs a web-uploaded import, recording progress on the job for the page to show."""
+    from kehu.customers.models import ImportJob
+
+    job = ImportJob.objects.get(pk=job_id)
+    job.status = ImportJob.Status.RUNNING
+    job.save(update_fields=["status"])
+
+    def progress(done: int, total: int) -> None:
+        # The import's transaction hides its own writes until it ends, so progress goes
+        # to the task queue's storage, which every server process can read.
+        HUEY.put(job_progress_key(job_id), (done, total))
+
+    try:
+        report = import_file(
+            name=job.file_name, data=Path(job.stored_path).read_bytes(), what=job.what,
+            actor=job.created_by, skip_invalid=job.skip_invalid, encoding=job.encoding,
+            progress=progress,
+        )
+    except ImportFileError as error:
+        job.status, job.report = ImportJob.Status.REJECTED, {"error": str(error)}
+    except Exception as error:  # recorded for the user; the transaction rolled back
+        job.status, job.report = ImportJob.Status.FAILED, {"error": repr(error)}
+    else:
+        job.status = ImportJob.Status.DONE if report.written else ImportJob.Status.REJECTED
+        job.report = report.as_dict()
+        job.total = report.total
+        job.processed = report.total
+    job.finished_at = timezone.now()
+    job.save()
+    Path(job.stored_path).unlink(missing_ok=True)

@@ -1,0 +1,182 @@
+"""Coherent zh_CN demo data, reproducible from a seed, loaded through the real import path."""
+
+import csv
+import io
+import random
+import secrets
+from collections.abc import Callable
+
+from django.conf import settings
+from django.db import transaction
+
+from kehu.customers import services
+from kehu.customers.models import Customer
+from kehu.customers.transfer import ImportReport, import_file
+from kehu.users.models import User
+from kehu.users.roles import Role
+from kehu.users.services import user_create
+
+DEMO_USERS = (
+    ("admin", Role.ADMIN, "管理员"),
+    ("agent", Role.AGENT, "李客服"),
+    ("manager", Role.KEY_ACCOUNT_MANAGER, "王经理"),
+    ("supervisor", Role.SUPERVISOR, "赵主管"),
+    ("analyst", Role.ANALYST, "陈分析"),
+)
+INDUSTRIES = ("电信", "零售", "酒店", "家电制造", "物流", "银行", "教育", "医疗")
+ORG_SUFFIXES = ("有限公司", "集团有限公司", "科技有限公司", "股份有限公司")
+USUALS = ("高钙牛奶", "无糖豆浆", "靠窗座位", "大床房，高楼层", "每月流量套餐 50G", "上门安装",
+          "美式咖啡，少冰", "每季度保养一次")
+PREFERENCES = ("只接受上午来电", "喜欢微信沟通", "发票需提前开具", "不喜欢推销电话",
+               "偏好邮件确认", "周末不打扰", "喜欢安静的房间")
+NEEDS = ("希望缩短维修响应时间", "需要集团统一结算", "想了解会员积分", "关注节能产品",
+         "需要英文发票", "希望有专属客户经理")
+TAGS = ("VIP", "老客户", "价格敏感", "常投诉", "推荐人", "新客户")
+TITLES = {"operational": ("操作员", "前台主管", "IT 工程师", "采购专员"),
+          "management": ("行政经理", "IT 经理", "采购经理"),
+          "decision": ("总经理", "副总裁", "财务总监", "董事长")}
+LOST = ("poor_service", "product_quality", "price", "competitor", "moved")
+LOST_WEIGHTS = (68, 14, 9, 5, 3)  # why customers stop coming (seed 003)
+
+
+def _written_phone(rng: random.Random, digits: str) -> str:
+    """The same number as people write it: spaces, dashes, +86, 0086."""
+    style = rng.randrange(6)
+    if style == 0:
+        return digits
+    if style == 1:
+        return f"{digits[:3]} {digits[3:7]} {digits[7:]}"
+    if style == 2:
+        return f"+86 {digits[:3]}-{digits[3:7]}-{digits[7:]}"
+    if style == 3:
+        return f"0086 {digits}"
+    if style == 4:
+        return f"+86{digits}"
+    return f"{digits[:3]}-{digits[3:7]}-{digits[7:]}"
+
+
+def _mobile(rng: random.Random) -> str:
+    return rng.choice(("138", "139", "135", "136", "150", "186", "188", "177")) + "".join(
+        rng.choice("0123456789") for _ in range(8)
+    )
+
+
+def _landline(rng: random.Random) -> str:
+    area, length = rng.choice((("010", 8), ("021", 8), ("020", 8), ("0755", 8), ("0571", 8)))
+    first = rng.choice("2345678")
+    number = first + "".join(rng.choice("0123456789") for _ in range(length - 1))
+    written = rng.choice((f"({area}) {number[:4]}-{number[4:]}", f"{area}-{number}",
+                          f"+86 {area[1:]} {number}"))
+    if rng.random() < 0.3:
+        written += f" ext. {rng.randrange(100, 999)}"
+    return written
+
+
+def demo_users_ensure() -> str:
+    """Creates the demo users once; returns their shared password."""
+    login_file = settings.DATA_DIR / "demo-login.txt"
+    if login_file.exists():
+        return login_file.read_text().split()[1]
+    password = secrets.token_urlsafe(9)
+    with transaction.atomic():
+        for username, role, name in DEMO_USERS:
+            if not User.objects.filter(username=username).exists():
+                user_create(username=username, password=password, role=role, first_name=name)
+    login_file.write_text(f"admin {password}\n")
+    login_file.chmod(0o600)
+    return password
+
+
+def demo_login() -> tuple[str, str] | None:
+    login_file = settings.DATA_DIR / "demo-login.txt"
+    if not login_file.exists():
+        return None
+    username, password = login_file.read_text().split()[:2]
+    if not User.objects.filter(username=username).exists():
+        return None
+    return username, password
+
+
+def demo_rows(*, customers: int, seed: int) -> tuple[list[list[str]], list[list[str]]]:
+    from faker import Faker
+
+    rng = random.Random(seed)
+    fake = Faker("zh_CN")
+    fake.seed_instance(seed)
+    customer_rows = [["external_id", "kind", "name", "salutation", "status", "lost_reason",
+                      "owner", "birthday", "industry", "usual", "preferences", "needs", "tags",
+                      "phones", "emails", "addresses"]]
+    contact_rows = [["external_id", "organisation", "name", "salutation", "title",
+                     "decision_role", "style", "phones", "emails", "notes"]]
+    contact_number = 0
+    for index in range(1, customers + 1):
+        external_id = f"DEMO-{seed}-{index:06d}"
+        status = rng.choices(("active", "prospect", "lost"), (80, 12, 8))[0]
+        lost_reason = rng.choices(LOST, LOST_WEIGHTS)[0] if status == "lost" else ""
+        tags = ";".join(rng.sample(TAGS, rng.randrange(0, 3)))
+        if rng.random() < 0.3:
+            company = fake.city_name() + fake.company_prefix() + rng.choice(ORG_SUFFIXES)
+            customer_rows.append([
+                external_id, "organisation", company, "", status, lost_reason,
+                "manager" if rng.random() < 0.6 else "", "", rng.choice(INDUSTRIES), "",
+                rng.choice(PREFERENCES), rng.choice(NEEDS), tags, _landline(rng),
+                f"service@{fake.domain_word()}{index}.com.cn", fake.address(),
+            ])
+            roles = ["decision", "management", "operational"]
+            roles += [rng.choice(roles) for _ in range(rng.randrange(0, 4))]
+            for role in roles:
+                contact_number += 1
+                surname = fake.last_name()
+                name = surname + fake.first_name()
+                honorific = {"decision": "总", "management": "经理", "operational": "工"}[role]
+                contact_rows.append([
+                    f"DEMO-{seed}-C{contact_number:07d}", external_id, name,
+                    surname + honorific, rng.choice(TITLES[role]), role,
+                    rng.choice(("eagle", "peacock", "dove", "owl", "")),
+                    _written_phone(rng, _mobile(rng)),
+                    f"{fake.user_name()}{contact_number}@{fake.free_email_domain()}",
+                    "",
+                ])
+        else:
+            surname = fake.last_name()
+            male = rng.random() < 0.5
+            name = surname + (fake.first_name_male() if male else fake.first_name_female())
+            customer_rows.append([
+                external_id, "individual", name, surname + ("先生" if male else "女士"), status,
+                lost_reason, "", fake.date_of_birth(minimum_age=18, maximum_age=80).isoformat(),
+                "", rng.choice(USUALS) if rng.random() < 0.6 else "", rng.choice(PREFERENCES),
+                rng.choice(NEEDS) if rng.random() < 0.4 else "", tags,
+                ";".join(_written_phone(rng, _mobile(rng)) for _ in range(rng.choice((1, 1, 2)))),
+                f"{fake.user_name()}{index}@{fake.free_email_domain()}" if rng.random() < 0.7
+                else "", fake.address() if rng.random() < 0.5 else "",
+            ])
+    return customer_rows, contact_rows
+
+
+def _csv_bytes(rows: list[list[str]]) -> bytes:
+    buffer = io.StringIO()
+    csv.writer(buffer).writerows(rows)
+    return buffer.getvalue().encode("utf-8")
+
+
+def demo_load(
+    *, customers: int, seed: int = 2026,
+    progress: Callable[[int, int], None] = lambda done, total: None,
+) -> ImportReport:
+    demo_users_ensure()
+    customer_rows, contact_rows = demo_rows(customers=customers, seed=seed)
+    report = import_file(name="demo-customers.csv", data=_csv_bytes(customer_rows),
+                         progress=progress)
+    if len(contact_rows) > 1:
+        import_file(name="demo-contacts.csv", data=_csv_bytes(contact_rows), what="contacts")
+    rng = random.Random(seed)
+    agent = User.objects.get(username="agent")
+    notes = ("客户来电咨询账单明细，已解释。", "回访：对上次上门维修满意。",
+             "客户希望下次提前一天电话预约上门时间。", "表扬：安装师傅准时、细心。",
+             "投诉等待时间太长，已致歉并记录。")
+    sample = Customer.objects.filter(external_id__startswith=f"DEMO-{seed}-").order_by("id")
+    for customer in sample[: min(customers, 200)]:
+        for _ in range(rng.randrange(0, 3)):
+            services.note_add(actor=agent, customer=customer, body=rng.choice(notes),
+                              kind=rng.choice(("note", "call", "visit")))
+    return report

@@ -1,0 +1,38 @@
+"""Roles and what each may do. One table, read by pages, the API and tests alike."""
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class Role(models.TextChoices):
+    AGENT = "agent", _("Agent")
+    KEY_ACCOUNT_MANAGER = "key_account_manager", _("Key-account manager")
+    SUPERVISOR = "supervisor", _("Supervisor")
+    ANALYST = "analyst", _("Analyst")
+    ADMIN = "admin", _("Administrator")
+
+
+class Capability(models.TextChoices):
+    CUSTOMER_VIEW = "customer.view", _("View customers")
+    CUSTOMER_EDIT = "customer.edit", _("Create and edit customers")
+    CUSTOMER_MERGE = "customer.merge", _("Merge duplicate customers")
+    CUSTOMER_IMPORT = "customer.import", _("Import customers")
+    CUSTOMER_EXPORT = "customer.export", _("Export customers")
+    USER_MANAGE = "user.manage", _("Manage users")
+
+
+_ALL = frozenset(Role)
+CAPABILITY_ROLES: dict[Capability, frozenset[Role]] = {
+    Capability.CUSTOMER_VIEW: _ALL,
+    Capability.CUSTOMER_EDIT: frozenset(
+        {Role.AGENT, Role.KEY_ACCOUNT_MANAGER, Role.SUPERVISOR, Role.ADMIN}
+    ),
+    Capability.CUSTOMER_MERGE: frozenset({Role.SUPERVISOR, Role.ADMIN}),
+    Capability.CUSTOMER_IMPORT: frozenset({Role.SUPERVISOR, Role.ADMIN}),
+    Capability.CUSTOMER_EXPORT: frozenset({Role.SUPERVISOR, Role.ANALYST, Role.ADMIN}),
+    Capability.USER_MANAGE: frozenset({Role.ADMIN}),
+}
+
+
+def role_can(role: str, capability: Capability) -> bool:
+    return role in CAPABILITY_ROLES[capability]

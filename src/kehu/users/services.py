@@ -1,0 +1,27 @@
+from django.db import transaction
+
+from kehu.users.models import ApiToken, User
+from kehu.users.roles import Role
+
+
+@transaction.atomic
+def user_create(
+    *, username: str, password: str, role: Role | str, first_name: str = "", last_name: str = "",
+    email: str = "",
+) -> User:
+    user = User(
+        username=username, role=Role(role), first_name=first_name, last_name=last_name,
+        email=email, is_staff=role == Role.ADMIN,
+    )
+    user.set_password(password)
+    user.full_clean()
+    user.save()
+    return user
+
+
+@transaction.atomic
+def api_token_create(*, user: User, name: str) -> tuple[ApiToken, str]:
+    """Returns the token and its raw value, which is shown once and never stored."""
+    raw = ApiToken.generate_raw()
+    token = ApiToken.objects.create(user=user, name=name, digest=ApiToken.digest_of(raw))
+    return token, raw
