@@ -1,0 +1,86 @@
+"""Shared fixtures: one user per role (so every test can name the user who must be refused)."""
+
+import os
+
+import pytest
+from django.test import Client
+
+from kehu.users.roles import Role
+from kehu.users.services import api_token_create, user_create
+
+PASSWORD = "correct-horse-battery-staple"
+
+
+@pytest.fixture(autouse=True)
+def _english(settings):
+    """Tests read English messages unless they switch language themselves."""
+    settings.LANGUAGE_CODE = "en"
+
+
+def _user(role: Role, username: str):
+    return user_create(username=username, password=PASSWORD, role=role, first_name=username)
+
+
+@pytest.fixture
+def agent(db):
+    return _user(Role.AGENT, "agent")
+
+
+@pytest.fixture
+def manager(db):
+    return _user(Role.KEY_ACCOUNT_MANAGER, "manager")
+
+
+@pytest.fixture
+def supervisor(db):
+    return _user(Role.SUPERVISOR, "supervisor")
+
+
+@pytest.fixture
+def analyst(db):
+    return _user(Role.ANALYST, "analyst")
+
+
+@pytest.fixture
+def admin_user(db):
+    return _user(Role.ADMIN, "admin")
+
+
+def logged_in(user) -> Client:
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+@pytest.fixture
+def agent_client(agent):
+    return logged_in(agent)
+
+
+@pytest.fixture
+def supervisor_client(supervisor):
+    return logged_in(supervisor)
+
+
+@pytest.fixture
+def analyst_client(analyst):
+    return logged_in(analyst)
+
+
+@pytest.fixture
+def admin_client(admin_user):
+    return logged_in(admin_user)
+
+
+def bearer(user) -> dict:
+    _token, raw = api_token_create(user=user, name="test")
+    return {"HTTP_AUTHORIZATION": f"Bearer {raw}"}
+
+
+def require_or_skip(condition: bool, *, what: str, variable: str) -> None:
+    """Skips when a real dependency is missing, or fails when CI says it must be there."""
+    if condition:
+        return
+    if os.environ.get(variable) == "1":
+        pytest.fail(f"{what} is required here ({variable}=1) but missing")
+    pytest.skip(f"{what} is missing")
