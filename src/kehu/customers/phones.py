@@ -1,5 +1,6 @@
 """Phone numbers through libphonenumber: parse anything a person writes, store E.164."""
 
+import re
 from dataclasses import dataclass
 
 import phonenumbers
@@ -9,6 +10,13 @@ from django.utils.translation import gettext as _
 
 class InvalidPhone(ValueError):
     pass
+
+
+# How extensions are written in Chinese ("010-6552 9988 转 12"); libphonenumber knows only
+# the Latin forms (ext., x, #).
+# Phone.extension's column width.
+MAX_EXTENSION = 10
+_CHINESE_EXTENSION = re.compile(r"\s*(?:转|分机)\s*")
 
 
 @dataclass(frozen=True)
@@ -28,11 +36,17 @@ def phone_parse(text: str, *, region: str | None = None) -> ParsedPhone:
     if len(cleaned) > 40:
         raise InvalidPhone(_("The phone number is too long."))
     try:
-        number = phonenumbers.parse(cleaned, region or settings.KEHU_PHONE_REGION)
+        number = phonenumbers.parse(
+            _CHINESE_EXTENSION.sub(" ext. ", cleaned), region or settings.KEHU_PHONE_REGION
+        )
     except phonenumbers.NumberParseException:
         raise InvalidPhone(_("“%(text)s” is not a phone number.") % {"text": cleaned}) from None
     if not phonenumbers.is_valid_number(number):
         raise InvalidPhone(_("“%(text)s” is not a valid phone number.") % {"text": cleaned})
+    if len(number.extension or "") > MAX_EXTENSION:
+        raise InvalidPhone(
+            _("The extension of “%(text)s” is too long.") % {"text": cleaned}
+        )
     return ParsedPhone(
         e164=phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164),
         extension=number.extension or "",

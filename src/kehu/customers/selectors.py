@@ -3,7 +3,7 @@
 from dataclasses import dataclass
 
 from django.db import connection
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import Prefetch, Q, QuerySet, prefetch_related_objects
 
 from kehu.customers.models import Change, Contact, Customer, Email, Note, Phone, SearchEntry
 from kehu.customers.phones import phone_parse_or_none
@@ -69,6 +69,15 @@ def _live(customer: Customer) -> Customer:
 
 def customer_search(*, query: str, page: int = 1, page_size: int = 25) -> SearchPage:
     """One box: name (Chinese substring), organisation, phone in any form, email, number."""
+    result = _customer_search(query=query, page=page, page_size=page_size)
+    prefetch_related_objects(
+        [hit.customer for hit in result.hits],
+        Prefetch("phones", queryset=Phone.objects.filter(contact=None), to_attr="own_phones"),
+    )
+    return result
+
+
+def _customer_search(*, query: str, page: int, page_size: int) -> SearchPage:
     page = max(page, 1)
     query = (query or "").strip()
     if not query:
