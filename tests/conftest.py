@@ -12,9 +12,12 @@ PASSWORD = "correct-horse-battery-staple"
 
 
 @pytest.fixture(autouse=True)
-def _english(settings):
-    """Tests read English messages unless they switch language themselves."""
+def _test_settings(settings):
+    """English messages unless a test switches language; static files without a manifest."""
     settings.LANGUAGE_CODE = "en"
+    settings.STORAGES = settings.STORAGES | {
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}
+    }
 
 
 def _user(role: Role, username: str):

@@ -28,6 +28,8 @@ urlpatterns = [
         name="password_change_done",
     ),
     path("accounts/tokens/", user_views.tokens, name="api_tokens"),
+    path("users/", user_views.user_list, name="users"),
+    path("users/<int:pk>/", user_views.user_edit, name="user_edit"),
     path("i18n/setlang/", login_not_required(set_language), name="set_language"),
     path("healthz", healthz),
     path("api/", api_urls()),

@@ -174,12 +174,14 @@ def _lists_replace(
 
 
 def _tags_set(*, customer: Customer, tags: Sequence[str]) -> dict:
-    names = sorted({t.strip()[:50] for t in tags if t.strip()})
+    names = sorted({t.strip() for t in tags if t.strip()})
+    for name in names:
+        name_check(name, field="tags")
+        if len(name) > 50:
+            raise ValidationError({"tags": _("A tag may have at most 50 characters.")})
     before = sorted(customer.tags.values_list("name", flat=True))
     if names == before:
         return {}
-    for name in names:
-        name_check(name, field="tags")
     objects = [Tag.objects.get_or_create(name=name)[0] for name in names]
     customer.tags.set(objects)
     return {"tags": [before, names]}
@@ -234,7 +236,9 @@ def customer_update(
     customer = Customer.objects.select_for_update().get(pk=customer.pk)
     if customer.merged_into_id:
         raise ValidationError(_("This customer was merged into another and can no longer change."))
-    before = {f: getattr(customer, f) for f in fields}
+    # lost_reason is cleared by validation when the status changes, so it is watched too.
+    watched = [*fields, *({"lost_reason"} - set(fields))]
+    before = {f: getattr(customer, f) for f in watched}
     for field, value in fields.items():
         setattr(customer, field, value.strip() if isinstance(value, str) else value)
     customer.external_id = customer.external_id or None
@@ -244,7 +248,7 @@ def customer_update(
     customer.save()
     diff = {
         f: [_value_for_history(before[f]), _value_for_history(getattr(customer, f))]
-        for f in fields if before[f] != getattr(customer, f)
+        for f in watched if before[f] != getattr(customer, f)
     }
     diff |= _lists_replace(
         customer=customer, contact=None, phones=parsed_phones, emails=clean_emails

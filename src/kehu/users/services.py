@@ -25,3 +25,19 @@ def api_token_create(*, user: User, name: str) -> tuple[ApiToken, str]:
     raw = ApiToken.generate_raw()
     token = ApiToken.objects.create(user=user, name=name, digest=ApiToken.digest_of(raw))
     return token, raw
+
+
+@transaction.atomic
+def user_update(*, actor: User, user: User, role: Role | str, is_active: bool,
+                first_name: str, last_name: str, email: str) -> User:
+    from django.core.exceptions import ValidationError
+    from django.utils.translation import gettext as _
+
+    if user.pk == actor.pk and (not is_active or role != Role.ADMIN):
+        raise ValidationError(_("You cannot remove your own administrator rights."))
+    user.role, user.is_active = Role(role), is_active
+    user.first_name, user.last_name, user.email = first_name, last_name, email
+    user.is_staff = user.role == Role.ADMIN
+    user.full_clean()
+    user.save()
+    return user

@@ -4,8 +4,13 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
-from kehu.users.models import ApiToken
-from kehu.users.services import api_token_create
+from django.core.exceptions import ValidationError
+
+from kehu.users.forms import UserCreateForm, UserEditForm
+from kehu.users.models import ApiToken, User
+from kehu.users.permissions import require
+from kehu.users.roles import Capability
+from kehu.users.services import api_token_create, user_create, user_update
 
 login = auth_views.LoginView.as_view(redirect_authenticated_user=True)
 
@@ -28,3 +33,34 @@ def tokens(request):
     return render(request, "users/tokens.html", {
         "tokens": request.user.api_tokens.order_by("-created_at"), "new_token": new_token,
     })
+
+
+@require(Capability.USER_MANAGE)
+def user_list(request):
+    form = UserCreateForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        user = user_create(
+            username=form.cleaned_data["username"], password=form.cleaned_data["password"],
+            role=form.cleaned_data["role"], first_name=form.cleaned_data["first_name"],
+            last_name=form.cleaned_data["last_name"], email=form.cleaned_data["email"],
+        )
+        messages.success(request, _("User %(name)s created.") % {"name": user.username})
+        return redirect("users")
+    return render(request, "users/list.html", {
+        "users": User.objects.order_by("username"), "form": form,
+    })
+
+
+@require(Capability.USER_MANAGE)
+def user_edit(request, pk: int):
+    user = get_object_or_404(User, pk=pk)
+    form = UserEditForm(request.POST or None, instance=user)
+    if request.method == "POST" and form.is_valid():
+        try:
+            user_update(actor=request.user, user=User.objects.get(pk=pk), **form.cleaned_data)
+        except ValidationError as error:
+            form.add_error(None, error.messages)
+        else:
+            messages.success(request, _("Changes saved."))
+            return redirect("users")
+    return render(request, "users/edit.html", {"form": form, "edited": user})
