@@ -225,6 +225,8 @@ class ImportJob(models.Model):
     stored_path = models.CharField(max_length=500)
     skip_invalid = models.BooleanField(default=False)
     encoding = models.CharField(max_length=20, blank=True)
+    # The uploader's language: the worker writes the report's messages in it.
+    language = models.CharField(max_length=10, default="zh-hans")
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
     total = models.PositiveIntegerField(default=0)
     processed = models.PositiveIntegerField(default=0)

@@ -67,9 +67,26 @@ def _live(customer: Customer) -> Customer:
     return customer
 
 
-def customer_search(*, query: str, page: int = 1, page_size: int = 25) -> SearchPage:
-    """One box: name (Chinese substring), organisation, phone in any form, email, number."""
-    result = _customer_search(query=query, page=page, page_size=page_size)
+def customer_browse(
+    *, page: int = 1, page_size: int = 25, owner_id: int | None = None, status: str = "",
+    kind: str = "",
+) -> SearchPage:
+    """Newest first, optionally one account manager's portfolio, a status or a kind."""
+    page = max(page, 1)
+    customers = Customer.objects.filter(merged_into=None)
+    if owner_id:
+        customers = customers.filter(owner_id=owner_id)
+    if status:
+        customers = customers.filter(status=status)
+    if kind:
+        customers = customers.filter(kind=kind)
+    found = list(customers.order_by("-id")[(page - 1) * page_size : page * page_size + 1])
+    hits = [SearchHit(c, None, "") for c in found]
+    return _with_own_phones(SearchPage(hits[:page_size], page, len(hits) > page_size))
+
+
+def _with_own_phones(result: SearchPage) -> SearchPage:
+    """Result rows show each customer's first phone: one query for the page."""
     prefetch_related_objects(
         [hit.customer for hit in result.hits],
         Prefetch("phones", queryset=Phone.objects.filter(contact=None), to_attr="own_phones"),
@@ -77,16 +94,16 @@ def customer_search(*, query: str, page: int = 1, page_size: int = 25) -> Search
     return result
 
 
+def customer_search(*, query: str, page: int = 1, page_size: int = 25) -> SearchPage:
+    """One box: name (Chinese substring), organisation, phone in any form, email, number."""
+    return _with_own_phones(_customer_search(query=query, page=page, page_size=page_size))
+
+
 def _customer_search(*, query: str, page: int, page_size: int) -> SearchPage:
     page = max(page, 1)
     query = (query or "").strip()
     if not query:
-        customers = list(
-            Customer.objects.filter(merged_into=None)
-            .order_by("-id")[(page - 1) * page_size : page * page_size + 1]
-        )
-        hits = [SearchHit(c, None, "") for c in customers]
-        return SearchPage(hits[:page_size], page, len(hits) > page_size)
+        return customer_browse(page=page, page_size=page_size)
 
     exact = _exact_hits(query) if page == 1 else []
     ids = _text_entry_ids(query, offset=(page - 1) * page_size, limit=page_size + 1)

@@ -53,7 +53,7 @@ def import_upload(request):
         job = ImportJob.objects.create(
             created_by=request.user, what=form.cleaned_data["what"], file_name=upload.name[:255],
             stored_path=str(stored), skip_invalid=form.cleaned_data["skip_invalid"],
-            encoding=form.cleaned_data["encoding"],
+            encoding=form.cleaned_data["encoding"], language=request.LANGUAGE_CODE,
         )
         import_job_run(job.pk)
         return redirect("customers:import_job", job_id=job.pk)

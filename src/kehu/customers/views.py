@@ -6,7 +6,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from kehu.customers import selectors, services
-from kehu.customers.choices import STYLE_GUIDANCE
+from kehu.customers.choices import STYLE_GUIDANCE, CustomerKind, CustomerStatus
 from kehu.customers.forms import (
     ContactForm,
     CustomerForm,
@@ -20,6 +20,12 @@ from kehu.users.permissions import require
 from kehu.users.roles import Capability
 
 
+def _without_page(params) -> str:
+    params = params.copy()
+    params.pop("page", None)
+    return params.urlencode()
+
+
 @require(Capability.CUSTOMER_VIEW)
 def customer_list(request):
     query = request.GET.get("q", "")
@@ -27,8 +33,19 @@ def customer_list(request):
         page = int(request.GET.get("page", "1"))
     except ValueError:
         page = 1
-    result = selectors.customer_search(query=query, page=page)
-    context = {"query": query, "result": result}
+    filters = {
+        "owner_id": request.user.pk if request.GET.get("mine") else None,
+        "status": request.GET.get("status", "") if request.GET.get("status") in CustomerStatus
+        else "",
+        "kind": request.GET.get("kind", "") if request.GET.get("kind") in CustomerKind else "",
+    }
+    if query or not any(filters.values()):
+        result = selectors.customer_search(query=query, page=page)
+    else:
+        result = selectors.customer_browse(page=page, **filters)
+    context = {"query": query, "result": result, "filters": filters,
+               "statuses": CustomerStatus.choices, "kinds": CustomerKind.choices,
+               "base_query": _without_page(request.GET)}
     if request.headers.get("HX-Request"):
         return render(request, "customers/partials/results.html", context)
     return render(request, "customers/list.html", context)
