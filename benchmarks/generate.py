@@ -152,6 +152,8 @@ def _mobile(rng: random.Random, prefixes=MOBILE_PREFIXES) -> str:
 def _landline(rng: random.Random) -> str:
     area, length = rng.choice(AREAS)
     local = str(rng.randrange(2, 9)) + f"{rng.randrange(10 ** (length - 1)):0{length - 1}d}"
+    if local.startswith("800"):  # 800 after an area code is no valid local number
+        local = "6" + local[1:]
     text = landline_formats(area, local, rng)
     if rng.random() < 0.1:
         text += f" ext. {rng.randrange(100, 9999)}"

@@ -78,7 +78,8 @@ def main() -> int:
     base = dict(os.environ)
     base.pop("KEHU_DATABASE_URL", None)
     base["KEHU_DATA_DIR"] = str(DATA_DIR)
-    base.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")  # Playwright's loop beside the ORM
+    # DJANGO_ALLOW_ASYNC_UNSAFE is set by tests/browser/conftest.py while Chromium runs
+    # only: set here it would leak into `manage.py check --deploy` run by the tests.
     results: dict[str, tuple[int, dict[str, int]]] = {"SQLite": run("SQLite", base)}
 
     required = os.environ.get("KEHU_REQUIRE_POSTGRES") == "1"

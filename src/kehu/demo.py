@@ -73,17 +73,21 @@ def _landline(rng: random.Random) -> str:
 
 
 def demo_users_ensure() -> str:
-    """Creates the demo users once; returns their shared password."""
+    """Creates the demo users that are missing; returns their shared password.
+
+    The password is kept in the data directory, which may outlive the database (a new
+    KEHU_DATABASE_URL, a deleted SQLite file): the users are checked for, not assumed.
+    """
     login_file = settings.DATA_DIR / "demo-login.txt"
-    if login_file.exists():
-        return login_file.read_text().split()[1]
-    password = secrets.token_urlsafe(9)
+    remembered = login_file.read_text().split() if login_file.exists() else []
+    password = remembered[1] if len(remembered) > 1 else secrets.token_urlsafe(9)
     with transaction.atomic():
         for username, role, name in DEMO_USERS:
             if not User.objects.filter(username=username).exists():
                 user_create(username=username, password=password, role=role, first_name=name)
-    login_file.write_text(f"admin {password}\n")
-    login_file.chmod(0o600)
+    if len(remembered) < 2:
+        login_file.write_text(f"admin {password}\n")
+        login_file.chmod(0o600)
     return password
 
 

@@ -1,7 +1,8 @@
 from datetime import date
 
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.shortcuts import get_object_or_404
+from django.utils.translation import gettext as _
 from ninja import Field, Router, Schema
 
 from kehu.customers import selectors, services
@@ -194,9 +195,10 @@ def _fields(payload: Schema, *, partial: bool) -> dict:
     data = payload.dict(exclude_unset=partial)
     if "owner" in data:
         owner = data.pop("owner")
-        data["owner"] = (
-            get_object_or_404(User, username=owner, is_active=True) if owner else None
-        )
+        data["owner"] = User.objects.filter(username=owner, is_active=True).first()
+        if owner and data["owner"] is None:
+            # A bad value in the body is the client's input error (422), not a missing URL.
+            raise ValidationError({"owner": [_("No active user “%(name)s”.") % {"name": owner}]})
     if "lost_reason" in data:
         data["lost_reason"] = data["lost_reason"] or ""
     return data

@@ -104,12 +104,11 @@ def _customer_validate(customer: Customer) -> None:
 
 
 def _value_for_history(value) -> str | int | None:
+    """A JSON-safe rendering of a field value (dates, users) for the change log."""
     if value is None or isinstance(value, str | int):
         return value
     if isinstance(value, date):
         return value.isoformat()
-    if hasattr(value, "pk"):
-        return str(value)
     return str(value)
 
 

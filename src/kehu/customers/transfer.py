@@ -320,6 +320,9 @@ class _Validator:
         tags = _split(values.get("tags", "").replace(",", ";").replace("，", ";"))
         if any(len(t) > 50 or "<" in t or ">" in t for t in tags):
             errors.append(_("tags: at most 50 characters each, without “<” or “>”."))
+        addresses = _split(values.get("addresses", ""))
+        if any(len(a) > 300 for a in addresses):
+            errors.append(_("addresses: at most 300 characters each."))
         if errors:
             return None, errors
         if external_id:
@@ -333,8 +336,7 @@ class _Validator:
                 "industry": values.get("industry", ""), "usual": values.get("usual", ""),
                 "preferences": values.get("preferences", ""), "needs": values.get("needs", ""),
             },
-            phones=phones, emails=emails, addresses=_split(values.get("addresses", "")),
-            tags=tags,
+            phones=phones, emails=emails, addresses=addresses, tags=tags,
         ), []
 
     def contact(self, row: int, values: dict[str, str]) -> tuple[ContactRecord | None, list]:
@@ -358,6 +360,15 @@ class _Validator:
         ), []
 
 
+# Cells starting with these are formulas to a spreadsheet; exports quote them with "'".
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _unguard(value: str) -> str:
+    """Takes off the quote an export put before a formula-like cell."""
+    return value[1:] if value[:1] == "'" and value[1:].startswith(FORMULA_STARTS) else value
+
+
 def validate_rows(rows: Iterable[list[str]], *, what: str, report: ImportReport) -> list:
     rows = iter(rows)
     try:
@@ -373,7 +384,8 @@ def validate_rows(rows: Iterable[list[str]], *, what: str, report: ImportReport)
         if not any(cell.strip() for cell in row):
             continue
         report.total += 1
-        values = {key: (row[i].strip() if i < len(row) else "") for key, i in columns.items()}
+        values = {key: _unguard(row[i].strip() if i < len(row) else "")
+                  for key, i in columns.items()}
         record, errors = check(line, values)
         if errors:
             report.rejected.append({"row": line, "errors": errors})
@@ -574,9 +586,13 @@ CONTACT_EXPORT_HEADER = [c.key for c in CONTACT_COLUMNS]
 
 
 def _safe(value) -> str:
-    """Spreadsheet formula injection guard: a cell starting with =,+,-,@ is quoted."""
+    """Spreadsheet formula injection guard: a cell a spreadsheet could run is quoted.
+
+    Any cell starting with =, +, -, @, tab or CR, digits after it or not
+    ("-2+3+cmd|' /C calc'!A0" runs); imports take the quote off again (`_unguard`).
+    """
     text = "" if value is None else str(value)
-    return "'" + text if text[:1] in ("=", "+", "-", "@") and not text[1:2].isdigit() else text
+    return "'" + text if text.startswith(FORMULA_STARTS) else text
 
 
 def export_rows(what: str = "customers") -> Iterator[list[str]]:
