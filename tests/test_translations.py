@@ -147,8 +147,14 @@ def test_compiled_catalogue_matches_the_po(po):
     """The .mo Django reads (built by `make setup`/compilemessages) says what the .po says."""
     if not MO_PATH.exists():
         pytest.skip("django.mo not compiled yet (make setup compiles it)")
-    compiled = {e.msgid: e.msgstr for e in polib.mofile(str(MO_PATH)) if e.msgid}
-    expected = {e.msgid: e.msgstr for e in _live(po) if e.translated() and not e.msgid_plural}
+
+    def key_and_text(entry: polib._BaseEntry) -> tuple[tuple[str, str], object]:
+        if entry.msgid_plural:
+            return (entry.msgid, entry.msgid_plural), sorted(entry.msgstr_plural.items())
+        return (entry.msgid, ""), entry.msgstr
+
+    compiled = dict(key_and_text(e) for e in polib.mofile(str(MO_PATH)) if e.msgid)
+    expected = dict(key_and_text(e) for e in _live(po) if e.translated())
     stale = {k for k in expected.keys() | compiled.keys() if expected.get(k) != compiled.get(k)}
     assert not stale, (
         f"django.mo is out of date ({len(stale)} messages differ); run "

@@ -26,17 +26,28 @@ def api(agent):
 @pytest.fixture
 def zhang(agent):
     return services.customer_create(
-        actor=agent, kind="individual", name="张伟明", phones=["138 0013 8000"],
-        emails=["zhang@example.com"], tags=["VIP"],
+        actor=agent,
+        kind="individual",
+        name="张伟明",
+        phones=["138 0013 8000"],
+        emails=["zhang@example.com"],
+        tags=["VIP"],
     )
 
 
 @pytest.fixture
 def haier(agent):
-    org = services.customer_create(actor=agent, kind="organisation", name="青岛海尔集团有限公司",
-                                   phones=["0532 8893 9999"])
-    services.contact_create(actor=agent, organisation=org, name="王建国", style="owl",
-                            decision_role="decision", phones=["139 0013 9000"])
+    org = services.customer_create(
+        actor=agent, kind="organisation", name="青岛海尔集团有限公司", phones=["0532 8893 9999"]
+    )
+    services.contact_create(
+        actor=agent,
+        organisation=org,
+        name="王建国",
+        style="owl",
+        decision_role="decision",
+        phones=["139 0013 9000"],
+    )
     return org
 
 
@@ -53,17 +64,27 @@ def patch(client, url, data):
 
 @pytest.mark.parametrize(
     "headers",
-    [{}, {"HTTP_AUTHORIZATION": "Bearer kehu_wrong"}, {"HTTP_AUTHORIZATION": "Bearer "},
-     {"HTTP_AUTHORIZATION": "Basic YWdlbnQ6eA=="}, {"HTTP_AUTHORIZATION": "kehu_wrong"}],
+    [
+        {},
+        {"HTTP_AUTHORIZATION": "Bearer kehu_wrong"},
+        {"HTTP_AUTHORIZATION": "Bearer "},
+        {"HTTP_AUTHORIZATION": "Basic YWdlbnQ6eA=="},
+        {"HTTP_AUTHORIZATION": "kehu_wrong"},
+    ],
 )
 def test_no_or_wrong_token_is_401(zhang, headers):
     client = Client()
     for response in (
         client.get(f"{API}/customers", **headers),
         client.get(f"{API}/customers/{zhang.pk}", **headers),
-        post(client, f"{API}/customers", {"kind": "individual", "name": "李娜"}) if not headers
-        else client.post(f"{API}/customers", {"kind": "individual", "name": "李娜"},
-                         content_type="application/json", **headers),
+        post(client, f"{API}/customers", {"kind": "individual", "name": "李娜"})
+        if not headers
+        else client.post(
+            f"{API}/customers",
+            {"kind": "individual", "name": "李娜"},
+            content_type="application/json",
+            **headers,
+        ),
     ):
         assert response.status_code == 401
         assert response.json() == {"detail": "Authentication required."}
@@ -154,10 +175,15 @@ def test_read_customer_with_contacts(api, haier):
     body = api.get(f"{API}/customers/{haier.pk}").json()
     assert body["number"] == haier.number
     assert body["kind"] == "organisation"
-    assert body["phones"] == [{"e164": "+8653288939999", "extension": "", "display": "0532 8893 9999"}]
+    assert body["phones"] == [
+        {"e164": "+8653288939999", "extension": "", "display": "0532 8893 9999"}
+    ]
     (contact,) = body["contacts"]
     assert (contact["name"], contact["decision_role"], contact["style"]) == (
-        "王建国", "decision", "owl")
+        "王建国",
+        "decision",
+        "owl",
+    )
     assert "7 contacts" in contact["style_guidance"]
     assert [p["e164"] for p in contact["phones"]] == ["+8613900139000"]
 
@@ -167,17 +193,30 @@ def test_read_missing_customer_is_404(api):
 
 
 def test_create_customer(api, agent, manager):
-    response = post(api, f"{API}/customers", {
-        "kind": "individual", "name": "李娜", "salutation": "李女士", "birthday": "1990-01-02",
-        "owner": "manager", "usual": "美式咖啡，少冰", "tags": ["VIP"],
-        "phones": ["0086 13700137000", "(010) 6552-9988 ext. 12"],
-        "emails": ["LI.NA@example.com"], "addresses": ["上海"],
-    })
+    response = post(
+        api,
+        f"{API}/customers",
+        {
+            "kind": "individual",
+            "name": "李娜",
+            "salutation": "李女士",
+            "birthday": "1990-01-02",
+            "owner": "manager",
+            "usual": "美式咖啡，少冰",
+            "tags": ["VIP"],
+            "phones": ["0086 13700137000", "(010) 6552-9988 ext. 12"],
+            "emails": ["LI.NA@example.com"],
+            "addresses": ["上海"],
+        },
+    )
     assert response.status_code == 201, response.json()
     body = response.json()
     customer = Customer.objects.get(pk=body["id"])
-    assert (customer.name, customer.owner, str(customer.birthday)) == ("李娜", manager,
-                                                                      "1990-01-02")
+    assert (customer.name, customer.owner, str(customer.birthday)) == (
+        "李娜",
+        manager,
+        "1990-01-02",
+    )
     assert body["owner"] == "manager"
     assert body["emails"] == ["li.na@example.com"]
     assert {p["display"] for p in body["phones"]} == {"137 0013 7000", "010 6552 9988 ext. 12"}
@@ -186,8 +225,11 @@ def test_create_customer(api, agent, manager):
 
 
 def test_update_customer_records_the_change(api, agent, zhang):
-    response = patch(api, f"{API}/customers/{zhang.pk}",
-                     {"usual": "高钙牛奶", "status": "lost", "lost_reason": "price"})
+    response = patch(
+        api,
+        f"{API}/customers/{zhang.pk}",
+        {"usual": "高钙牛奶", "status": "lost", "lost_reason": "price"},
+    )
     assert response.status_code == 200, response.json()
     body = response.json()
     assert (body["usual"], body["status"], body["lost_reason"]) == ("高钙牛奶", "lost", "price")
@@ -228,9 +270,13 @@ def test_create_with_bad_input_is_422_with_field_messages_and_writes_nothing(
 
 def test_update_with_bad_input_is_422_and_changes_nothing(api, zhang):
     before = counts()
-    for payload, field in (({"name": "<b>"}, "name"), ({"phones": ["0"]}, "phones"),
-                           ({"status": "lost"}, "lost_reason"), ({"usual": "奶" * 201}, "usual"),
-                           ({"owner": "nobody"}, "owner")):
+    for payload, field in (
+        ({"name": "<b>"}, "name"),
+        ({"phones": ["0"]}, "phones"),
+        ({"status": "lost"}, "lost_reason"),
+        ({"usual": "奶" * 201}, "usual"),
+        ({"owner": "nobody"}, "owner"),
+    ):
         response = patch(api, f"{API}/customers/{zhang.pk}", payload)
         assert response.status_code == 422, (payload, response.json())
         assert field in str(response.json()["detail"])
@@ -261,9 +307,18 @@ def test_contacts_list_create_read_update(api, agent, haier):
     listed = api.get(f"{API}/customers/{haier.pk}/contacts").json()
     assert [c["name"] for c in listed] == ["王建国"]
 
-    response = post(api, f"{API}/customers/{haier.pk}/contacts", {
-        "name": "李娜", "title": "采购经理", "decision_role": "management", "style": "dove",
-        "phones": ["137 0013 7000"], "emails": ["li@haier.example"]})
+    response = post(
+        api,
+        f"{API}/customers/{haier.pk}/contacts",
+        {
+            "name": "李娜",
+            "title": "采购经理",
+            "decision_role": "management",
+            "style": "dove",
+            "phones": ["137 0013 7000"],
+            "emails": ["li@haier.example"],
+        },
+    )
     assert response.status_code == 201, response.json()
     created = response.json()
     assert created["organisation_id"] == haier.pk
@@ -282,9 +337,14 @@ def test_contacts_list_create_read_update(api, agent, haier):
 
 @pytest.mark.parametrize(
     "payload, field",
-    [({"name": "<李>"}, "name"), ({"name": ""}, "name"), ({"name": "李" * 101}, "name"),
-     ({"name": "李娜", "style": "tiger"}, "style"), ({"name": "李娜", "phones": ["1"]}, "phones"),
-     ({"name": "李娜", "title": "总" * 101}, "title")],
+    [
+        ({"name": "<李>"}, "name"),
+        ({"name": ""}, "name"),
+        ({"name": "李" * 101}, "name"),
+        ({"name": "李娜", "style": "tiger"}, "style"),
+        ({"name": "李娜", "phones": ["1"]}, "phones"),
+        ({"name": "李娜", "title": "总" * 101}, "title"),
+    ],
 )
 def test_contact_with_bad_input_is_422_and_writes_nothing(api, haier, payload, field):
     before = counts()

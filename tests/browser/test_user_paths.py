@@ -40,7 +40,7 @@ def _organisation(actor) -> Customer:
     return customer
 
 
-def test_log_in_through_the_form_and_land_on_the_customer_list(page, agent):
+def test_log_in_through_the_form_and_land_on_the_customer_list(page, live_server, agent):
     page.goto("/")
     expect(page).to_have_url(re.compile(r"/accounts/login/\?next=/$"))
     page.get_by_label("Username").fill("agent")
@@ -49,7 +49,7 @@ def test_log_in_through_the_form_and_land_on_the_customer_list(page, agent):
     expect(page.get_by_role("alert")).to_be_visible()  # wrong password: stays, says so
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Log in").click()
-    expect(page).to_have_url(re.compile(r"/$"))
+    expect(page).to_have_url(f"{live_server.url}/")
     expect(page.get_by_role("heading", name="Customers", level=1)).to_be_visible()
     expect(page.get_by_role("searchbox", name="Search customers")).to_be_visible()
     assert_htmx_loaded(page)
@@ -71,7 +71,7 @@ def test_chinese_substring_search_updates_results_without_reloading(page, agent)
     page.get_by_role("searchbox", name="Search customers").fill("伟明")
     expect(results).not_to_contain_text("李娜")
     expect(results.get_by_role("link", name="张伟明")).to_be_visible()
-    expect(page).to_have_url(re.compile(r"\?q=%E4%BC%9F%E6%98%8E$"))  # pushed: back works
+    expect(page).to_have_url(re.compile(r"[?&]q=%E4%BC%9F%E6%98%8E"))  # pushed: back works
     assert same_document(page), "the search reloaded the page instead of swapping results"
 
     page.get_by_role("searchbox", name="Search customers").fill("明伟")
@@ -164,7 +164,8 @@ def test_new_customer_with_a_known_phone_warns_then_creates_when_confirmed(page,
 
 def test_agent_opening_the_import_page_gets_the_403_page(page, agent):
     log_in(page, agent)
-    expect(page.get_by_role("navigation").get_by_role("link", name="Import")).to_have_count(0)
+    nav_import = page.get_by_role("navigation").get_by_role("link", name="Import", exact=True)
+    expect(nav_import).to_have_count(0)
     response = page.goto("/customers/import/")
     assert response is not None and response.status == 403
     expect(page.get_by_role("heading", name="Not allowed", level=1)).to_be_visible()
@@ -206,11 +207,17 @@ def worker_queue():
 def _run_queued_import(huey, job_id: int) -> None:
     """Does what the worker process does: take the queued import task and execute it."""
     others, found = [], None
-    while found is None and (task := huey.dequeue()) is not None:
+    for _ in range(10_000):
+        try:
+            task = huey.dequeue()
+        except Exception:  # a message from an older version of the code: consumed, dropped
+            continue
+        if task is None:
+            break
         if task.name.endswith("import_job_run") and tuple(task.args) == (job_id,):
             found = task
-        else:
-            others.append(task)
+            break
+        others.append(task)
     for task in others:  # not ours (e.g. left by another run): leave them queued
         huey.enqueue(task)
     assert found is not None, f"no queued import task for job {job_id}"
@@ -228,7 +235,7 @@ def test_supervisor_imports_a_csv_file_and_reads_the_report(page, supervisor, wo
         encoding="utf-8-sig",
     )
     log_in(page, supervisor)
-    page.get_by_role("navigation").get_by_role("link", name="Import").click()
+    page.get_by_role("navigation").get_by_role("link", name="Import", exact=True).click()
     expect(page.get_by_role("heading", level=1)).to_contain_text("Import customers or contacts")
     page.get_by_label("What the file holds").select_option("customers")
     page.get_by_label("CSV or Excel file").set_input_files(csv_file)

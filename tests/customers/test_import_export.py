@@ -34,15 +34,63 @@ pytestmark = pytest.mark.django_db
 
 MODELS = (Customer, Contact, Phone, Email, Address, Change, SearchEntry, Tag)
 
-HEADER = ["external_id", "kind", "name", "salutation", "status", "lost_reason", "birthday",
-          "usual", "tags", "phones", "emails", "addresses"]
+HEADER = [
+    "external_id",
+    "kind",
+    "name",
+    "salutation",
+    "status",
+    "lost_reason",
+    "birthday",
+    "usual",
+    "tags",
+    "phones",
+    "emails",
+    "addresses",
+]
 ROWS = [
-    ["C-1", "individual", "张伟明", "张先生", "active", "", "1980-05-17", "高钙牛奶",
-     "VIP;老客户", "138 0013 8000; +86 139-0013-9000", "zhang@example.com", "北京市朝阳区建国路88号"],
-    ["C-2", "organisation", "青岛海尔集团有限公司", "", "prospect", "", "", "",
-     "", "(0532) 8893-9999 ext. 12", "service@haier.example", "青岛市崂山区海尔路1号"],
-    ["C-3", "individual", "李娜", "李女士", "lost", "price", "", "",
-     "价格敏感", "0086 13700137000", "", ""],
+    [
+        "C-1",
+        "individual",
+        "张伟明",
+        "张先生",
+        "active",
+        "",
+        "1980-05-17",
+        "高钙牛奶",
+        "VIP;老客户",
+        "138 0013 8000; +86 139-0013-9000",
+        "zhang@example.com",
+        "北京市朝阳区建国路88号",
+    ],
+    [
+        "C-2",
+        "organisation",
+        "青岛海尔集团有限公司",
+        "",
+        "prospect",
+        "",
+        "",
+        "",
+        "",
+        "(0532) 8893-9999 ext. 12",
+        "service@haier.example",
+        "青岛市崂山区海尔路1号",
+    ],
+    [
+        "C-3",
+        "individual",
+        "李娜",
+        "李女士",
+        "lost",
+        "price",
+        "",
+        "",
+        "价格敏感",
+        "0086 13700137000",
+        "",
+        "",
+    ],
 ]
 
 
@@ -69,10 +117,16 @@ def xlsx_bytes(rows) -> bytes:
 def assert_sample_imported():
     zhang = Customer.objects.get(external_id="C-1")
     assert (zhang.name, zhang.kind, zhang.salutation, zhang.usual) == (
-        "张伟明", "individual", "张先生", "高钙牛奶")
+        "张伟明",
+        "individual",
+        "张先生",
+        "高钙牛奶",
+    )
     assert zhang.birthday == datetime.date(1980, 5, 17)
     assert sorted(zhang.phones.values_list("e164", flat=True)) == [
-        "+8613800138000", "+8613900139000"]
+        "+8613800138000",
+        "+8613900139000",
+    ]
     assert sorted(zhang.tags.values_list("name", flat=True)) == ["VIP", "老客户"]
     assert list(zhang.addresses.values_list("text", flat=True)) == ["北京市朝阳区建国路88号"]
     haier = Customer.objects.get(external_id="C-2")
@@ -116,9 +170,30 @@ def test_chinese_column_headers_and_values_are_accepted():
         lost = str(CustomerStatus.LOST.label)
         price = str(LostReason.PRICE.label)
     rows = [
-        ["外部编号", "客户类型", "客户名称", "称呼", "状态", "流失原因", "电话", "邮箱", "标签", "地址"],
-        ["C-1", "个人", "张伟明", "张先生", "", "", "138 0013 8000", "zhang@example.com",
-         "VIP，老客户", "北京"],
+        [
+            "外部编号",
+            "客户类型",
+            "客户名称",
+            "称呼",
+            "状态",
+            "流失原因",
+            "电话",
+            "邮箱",
+            "标签",
+            "地址",
+        ],
+        [
+            "C-1",
+            "个人",
+            "张伟明",
+            "张先生",
+            "",
+            "",
+            "138 0013 8000",
+            "zhang@example.com",
+            "VIP，老客户",
+            "北京",
+        ],
         ["C-2", "集团客户", "青岛海尔集团有限公司", "", lost, price, "0532-88939999", "", "", ""],
     ]
     report = import_file(name="中文.csv", data=csv_bytes(rows, "gb18030"))
@@ -131,9 +206,11 @@ def test_chinese_column_headers_and_values_are_accepted():
 
 
 def test_excel_dates_and_numbers_read_as_text():
-    rows = [["name", "birthday", "phones"],
-            ["张伟明", datetime.datetime(1980, 5, 17), 13800138000],
-            ["李娜", datetime.date(1990, 1, 2), 13700137000.0]]
+    rows = [
+        ["name", "birthday", "phones"],
+        ["张伟明", datetime.datetime(1980, 5, 17), 13800138000],
+        ["李娜", datetime.date(1990, 1, 2), 13700137000.0],
+    ]
     assert import_file(name="x.xlsx", data=xlsx_bytes(rows)).written
     zhang = Customer.objects.get(name="张伟明")
     assert zhang.birthday == datetime.date(1980, 5, 17)
@@ -231,8 +308,9 @@ def test_duplicate_external_ids_within_a_file_are_rejected():
 
 
 def test_possible_duplicates_are_warned_about(agent):
-    existing = services.customer_create(actor=agent, kind="individual", name="张伟",
-                                        phones=["13800138000"])
+    existing = services.customer_create(
+        actor=agent, kind="individual", name="张伟", phones=["13800138000"]
+    )
     report = import_file(name="x.csv", data=csv_bytes([HEADER, ROWS[0]]))
     assert report.written
     assert [w["row"] for w in report.warnings] == [2]
@@ -324,7 +402,8 @@ def test_changing_one_row_updates_only_that_customer(agent):
     assert list(haier.phones.values_list("extension", flat=True)) == ["13"]
     assert haier.updated_at > long_ago
     assert set(Customer.objects.exclude(pk=haier.pk).values_list("updated_at", flat=True)) == {
-        long_ago}
+        long_ago
+    }
     change = Change.objects.get(action="updated")
     assert (change.customer, change.actor) == (haier, agent)
     assert set(change.fields) == {"usual", "phones"}
@@ -354,8 +433,16 @@ def test_import_by_a_merged_customers_external_id_lands_on_the_survivor(agent, s
 # ---------------------------------------------------------------- contacts
 
 
-CONTACT_HEADER = ["external_id", "organisation", "name", "title", "decision_role", "style",
-                  "phones", "emails"]
+CONTACT_HEADER = [
+    "external_id",
+    "organisation",
+    "name",
+    "title",
+    "decision_role",
+    "style",
+    "phones",
+    "emails",
+]
 
 
 def _org_file():
@@ -367,9 +454,11 @@ def test_contacts_import_by_organisation_number_or_external_id():
     haier = _org_file()
     with translation.override("zh-hans"):
         owl = str(CommunicationStyle.OWL.label)  # as the Chinese pages show it
-    rows = [CONTACT_HEADER,
-            ["P-1", "C-2", "王建国", "总经理", "decision", "eagle", "139 0013 9001", "w@haier.example"],
-            ["P-2", haier.number, "李娜", "采购经理", "Management layer", owl, "", ""]]
+    rows = [
+        CONTACT_HEADER,
+        ["P-1", "C-2", "王建国", "总经理", "decision", "eagle", "139 0013 9001", "w@haier.example"],
+        ["P-2", haier.number, "李娜", "采购经理", "Management layer", owl, "", ""],
+    ]
     report = import_file(name="c.csv", data=csv_bytes(rows), what="contacts")
     assert report.written and report.created == 2
     wang, li = haier.contacts.order_by("id")
@@ -388,10 +477,12 @@ def test_contacts_import_accepts_chinese_headers():
 
 def test_contacts_for_a_missing_or_individual_customer_reject_the_file():
     _org_file()
-    rows = [CONTACT_HEADER,
-            ["P-1", "C-2", "王建国", "", "", "", "", ""],
-            ["P-2", "C-1", "张太太", "", "", "", "", ""],  # C-1 is an individual
-            ["P-3", "NOPE", "赵六", "", "", "", "", ""]]
+    rows = [
+        CONTACT_HEADER,
+        ["P-1", "C-2", "王建国", "", "", "", "", ""],
+        ["P-2", "C-1", "张太太", "", "", "", "", ""],  # C-1 is an individual
+        ["P-3", "NOPE", "赵六", "", "", "", "", ""],
+    ]
     before = counts()
     report = import_file(name="c.csv", data=csv_bytes(rows), what="contacts")
     assert not report.written
@@ -404,9 +495,11 @@ def test_contacts_for_a_missing_or_individual_customer_reject_the_file():
 
 def test_reimporting_contacts_changes_nothing_and_one_change_updates_one():
     haier = _org_file()
-    rows = [CONTACT_HEADER,
-            ["P-1", "C-2", "王建国", "总经理", "decision", "eagle", "139 0013 9001", ""],
-            ["P-2", "C-2", "李娜", "采购经理", "management", "", "", "li@haier.example"]]
+    rows = [
+        CONTACT_HEADER,
+        ["P-1", "C-2", "王建国", "总经理", "decision", "eagle", "139 0013 9001", ""],
+        ["P-2", "C-2", "李娜", "采购经理", "management", "", "", "li@haier.example"],
+    ]
     import_file(name="c.csv", data=csv_bytes(rows), what="contacts")
     before = counts()
     report = import_file(name="c.csv", data=csv_bytes(rows), what="contacts")
@@ -420,10 +513,12 @@ def test_reimporting_contacts_changes_nothing_and_one_change_updates_one():
 
 def test_bad_contact_rows_are_reported():
     _org_file()
-    rows = [CONTACT_HEADER,
-            ["P-1", "", "王建国", "", "", "", "", ""],
-            ["P-2", "C-2", "李娜", "", "boss", "tiger", "0", ""],
-            ["P-1", "C-2", "赵六", "", "", "", "", ""]]
+    rows = [
+        CONTACT_HEADER,
+        ["P-1", "", "王建国", "", "", "", "", ""],
+        ["P-2", "C-2", "李娜", "", "boss", "tiger", "0", ""],
+        ["P-1", "C-2", "赵六", "", "", "", "", ""],
+    ]
     report = import_file(name="c.csv", data=csv_bytes(rows), what="contacts")
     assert [r["row"] for r in report.rejected] == [2, 3]
     errors = " ".join(report.rejected[1]["errors"])
@@ -448,13 +543,27 @@ def _export_xlsx(what="customers") -> bytes:
 
 def _snapshot() -> list[tuple]:
     return sorted(
-        [(c.external_id, c.kind, c.name, c.salutation, c.status, c.lost_reason, c.owner_id,
-         c.birthday, c.industry, c.usual, c.preferences, c.needs,
-         tuple(sorted(t.name for t in c.tags.all())),
-         tuple(sorted((p.e164, p.extension) for p in c.phones.all())),
-         tuple(sorted(e.address for e in c.emails.all())),
-         tuple(a.text for a in c.addresses.all()))
-         for c in Customer.objects.filter(merged_into=None)],
+        [
+            (
+                c.external_id,
+                c.kind,
+                c.name,
+                c.salutation,
+                c.status,
+                c.lost_reason,
+                c.owner_id,
+                c.birthday,
+                c.industry,
+                c.usual,
+                c.preferences,
+                c.needs,
+                tuple(sorted(t.name for t in c.tags.all())),
+                tuple(sorted((p.e164, p.extension) for p in c.phones.all())),
+                tuple(sorted(e.address for e in c.emails.all())),
+                tuple(a.text for a in c.addresses.all()),
+            )
+            for c in Customer.objects.filter(merged_into=None)
+        ],
         key=repr,
     )
 
@@ -462,10 +571,17 @@ def _snapshot() -> list[tuple]:
 def _richer_archive(agent, manager):
     import_file(name="x.csv", data=csv_bytes([HEADER, *ROWS]))
     services.customer_create(
-        actor=agent, kind="individual", name="王小明", owner=manager, industry="零售",
-        preferences="喜欢微信沟通\n周末不打扰", needs="想了解会员积分",
-        phones=["+44 20 7946 0958", "(010) 6552-9988 ext. 12"], emails=["wang@example.com"],
-        addresses=["上海市, 浦东新区", "杭州"], tags=["推荐人"],
+        actor=agent,
+        kind="individual",
+        name="王小明",
+        owner=manager,
+        industry="零售",
+        preferences="喜欢微信沟通\n周末不打扰",
+        needs="想了解会员积分",
+        phones=["+44 20 7946 0958", "(010) 6552-9988 ext. 12"],
+        emails=["wang@example.com"],
+        addresses=["上海市, 浦东新区", "杭州"],
+        tags=["推荐人"],
     )
 
 
@@ -476,7 +592,10 @@ def test_export_then_import_into_an_empty_archive_gives_the_same_customers(agent
     if fmt == "xlsx":
         name, data = "out.xlsx", _export_xlsx()
     else:
-        name, data = "out.csv", _export_csv(encoding=fmt.removeprefix("csv-").replace("utf8", "utf-8-sig"))
+        name, data = (
+            "out.csv",
+            _export_csv(encoding=fmt.removeprefix("csv-").replace("utf8", "utf-8-sig")),
+        )
     Customer.objects.all().delete()
     Tag.objects.all().delete()
 
@@ -507,9 +626,17 @@ def test_merged_customers_are_not_exported(agent, supervisor):
 
 def test_contacts_export_round_trips(agent):
     haier = _org_file()
-    services.contact_create(actor=agent, organisation=haier, name="王建国", title="总经理",
-                            decision_role="decision", style="owl", external_id="P-1",
-                            phones=["139 0013 9001"], emails=["w@haier.example"])
+    services.contact_create(
+        actor=agent,
+        organisation=haier,
+        name="王建国",
+        title="总经理",
+        decision_role="decision",
+        style="owl",
+        external_id="P-1",
+        phones=["139 0013 9001"],
+        emails=["w@haier.example"],
+    )
     data = _export_csv(what="contacts")
     rows = list(csv.reader(io.StringIO(data.decode("utf-8-sig"))))
     assert rows[1][:7] == ["P-1", haier.number, "王建国", "", "总经理", "decision", "owl"]
@@ -520,14 +647,22 @@ def test_contacts_export_round_trips(agent):
     assert (wang.name, wang.style, wang.phones.get().e164) == ("王建国", "owl", "+8613900139001")
 
 
-FORMULAS = ["=1+2", "=HYPERLINK(\"http://evil.example\",\"点我\")", "+1+cmd|' /C calc'!A0",
-            "-2+3+cmd|' /C calc'!A0", "@SUM(1+1)*cmd|' /C calc'!A0", "\t=1+2", "\r=1+2"]
+FORMULAS = [
+    "=1+2",
+    '=HYPERLINK("http://evil.example","点我")',
+    "+1+cmd|' /C calc'!A0",
+    "-2+3+cmd|' /C calc'!A0",
+    "@SUM(1+1)*cmd|' /C calc'!A0",
+    "\t=1+2",
+    "\r=1+2",
+]
 
 
 @pytest.mark.parametrize("payload", FORMULAS)
 def test_export_never_writes_a_cell_a_spreadsheet_would_run(agent, payload):
-    services.customer_create(actor=agent, kind="individual", name=payload, usual=payload,
-                             preferences=payload)
+    services.customer_create(
+        actor=agent, kind="individual", name=payload, usual=payload, preferences=payload
+    )
     for fmt in ("csv", "xlsx"):
         if fmt == "csv":
             rows = list(csv.reader(io.StringIO(_export_csv().decode("utf-8-sig"))))
@@ -543,8 +678,13 @@ def test_export_never_writes_a_cell_a_spreadsheet_would_run(agent, payload):
 
 @pytest.mark.parametrize("payload", FORMULAS)
 def test_guarded_cells_read_back_as_they_were_written(agent, payload):
-    services.customer_create(actor=agent, kind="individual", name=payload.strip() or "x",
-                             usual=payload.strip(), external_id="F-1")
+    services.customer_create(
+        actor=agent,
+        kind="individual",
+        name=payload.strip() or "x",
+        usual=payload.strip(),
+        external_id="F-1",
+    )
     expected = _snapshot()
     data = _export_csv()
     Customer.objects.all().delete()

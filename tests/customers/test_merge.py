@@ -22,14 +22,24 @@ def org(actor, name="青岛海尔集团有限公司", **fields):
 
 
 def _create_form(**overrides) -> dict:
-    return {"kind": "individual", "name": "张伟明", "status": "active", "phones": "",
-            "emails": "", "addresses": "", "tags": ""} | overrides
+    return {
+        "kind": "individual",
+        "name": "张伟明",
+        "status": "active",
+        "phones": "",
+        "emails": "",
+        "addresses": "",
+        "tags": "",
+    } | overrides
 
 
 @pytest.mark.parametrize(
     "field, written",
-    [("phones", "+86 138-0013-8000"), ("phones", "0086 13800138000"),
-     ("emails", "ZHANG@Example.com")],
+    [
+        ("phones", "+86 138-0013-8000"),
+        ("phones", "0086 13800138000"),
+        ("emails", "ZHANG@Example.com"),
+    ],
 )
 def test_create_page_warns_about_a_possible_duplicate_and_waits_for_confirmation(
     agent, agent_client, field, written
@@ -52,8 +62,9 @@ def test_create_page_warns_about_a_possible_duplicate_and_waits_for_confirmation
 
 def test_create_page_without_duplicates_creates_at_once(agent, agent_client):
     person(agent, phones=["138 0013 8000"])
-    response = agent_client.post(reverse("customers:create"),
-                                 _create_form(name="李娜", phones="139 0013 9000"))
+    response = agent_client.post(
+        reverse("customers:create"), _create_form(name="李娜", phones="139 0013 9000")
+    )
     assert response.status_code == 302
     assert Customer.objects.filter(name="李娜").exists()
 
@@ -78,20 +89,40 @@ def test_card_shows_possible_duplicates(agent, agent_client):
 
 @pytest.fixture
 def pair(agent, manager):
-    survivor = org(agent, name="海尔集团", phones=["(0532) 8893 9999", "138 0013 8000"],
-                   emails=["service@haier.example"], addresses=["青岛市崂山区海尔路1号"],
-                   tags=["VIP"], preferences="只接受上午来电")
-    services.contact_create(actor=agent, organisation=survivor, name="王建国",
-                            phones=["139 0013 9000"])
+    survivor = org(
+        agent,
+        name="海尔集团",
+        phones=["(0532) 8893 9999", "138 0013 8000"],
+        emails=["service@haier.example"],
+        addresses=["青岛市崂山区海尔路1号"],
+        tags=["VIP"],
+        preferences="只接受上午来电",
+    )
+    services.contact_create(
+        actor=agent, organisation=survivor, name="王建国", phones=["139 0013 9000"]
+    )
     services.note_add(actor=agent, customer=survivor, body="第一次来电")
 
-    duplicate = org(agent, name="青岛海尔集团有限公司", phones=["+86 138 0013 8000", "0532-8893 8888"],
-                    emails=["SERVICE@haier.example", "it@haier.example"],
-                    addresses=["青岛市市南区香港中路"], tags=["老客户"], salutation="海尔",
-                    industry="家电制造", owner=manager, preferences="喜欢微信沟通",
-                    external_id="ERP-HAIER")
-    services.contact_create(actor=agent, organisation=duplicate, name="李娜",
-                            phones=["137 0013 7000"], emails=["li.na@haier.example"])
+    duplicate = org(
+        agent,
+        name="青岛海尔集团有限公司",
+        phones=["+86 138 0013 8000", "0532-8893 8888"],
+        emails=["SERVICE@haier.example", "it@haier.example"],
+        addresses=["青岛市市南区香港中路"],
+        tags=["老客户"],
+        salutation="海尔",
+        industry="家电制造",
+        owner=manager,
+        preferences="喜欢微信沟通",
+        external_id="ERP-HAIER",
+    )
+    services.contact_create(
+        actor=agent,
+        organisation=duplicate,
+        name="李娜",
+        phones=["137 0013 7000"],
+        emails=["li.na@haier.example"],
+    )
     services.note_add(actor=agent, customer=duplicate, body="投诉等待时间太长")
     services.customer_update(actor=agent, customer=duplicate, usual="上门安装")
     return survivor, duplicate
@@ -106,9 +137,13 @@ def test_merge_keeps_everything_of_both(supervisor, pair, manager):
     own_phones = set(survivor.phones.filter(contact=None).values_list("e164", flat=True))
     assert own_phones == {"+8653288939999", "+8613800138000", "+8653288938888"}
     assert set(survivor.emails.filter(contact=None).values_list("address", flat=True)) == {
-        "service@haier.example", "it@haier.example"}
+        "service@haier.example",
+        "it@haier.example",
+    }
     assert set(survivor.addresses.values_list("text", flat=True)) == {
-        "青岛市崂山区海尔路1号", "青岛市市南区香港中路"}
+        "青岛市崂山区海尔路1号",
+        "青岛市市南区香港中路",
+    }
     assert set(survivor.contacts.values_list("name", flat=True)) == {"王建国", "李娜"}
     li = survivor.contacts.get(name="李娜")
     assert list(li.phones.values_list("e164", "customer")) == [("+8613700137000", survivor.pk)]
@@ -117,7 +152,11 @@ def test_merge_keeps_everything_of_both(supervisor, pair, manager):
     assert set(survivor.tags.values_list("name", flat=True)) == {"VIP", "老客户"}
     # Empty fields are filled from the duplicate; free text of both is kept.
     assert (survivor.salutation, survivor.industry, survivor.owner, survivor.usual) == (
-        "海尔", "家电制造", manager, "上门安装")
+        "海尔",
+        "家电制造",
+        manager,
+        "上门安装",
+    )
     assert survivor.preferences == "只接受上午来电\n喜欢微信沟通"
     # The duplicate's own history now belongs to the survivor, plus one record each side.
     actions = list(survivor.changes.values_list("action", flat=True))
@@ -141,7 +180,10 @@ def test_duplicate_becomes_a_tombstone_pointing_to_the_survivor(supervisor, pair
     assert duplicate.name == "青岛海尔集团有限公司" and duplicate.number
     tomb = duplicate.changes.get()
     assert (tomb.action, tomb.fields, tomb.actor) == (
-        "merged_into", {"into": survivor.number}, supervisor)
+        "merged_into",
+        {"into": survivor.number},
+        supervisor,
+    )
 
 
 @pytest.mark.parametrize("which", ["duplicate", "survivor"])
@@ -208,8 +250,7 @@ def test_merge_page_asks_for_confirmation_then_merges(agent, supervisor_client):
     assert "Yes, merge them" in response.content.decode()
     assert Customer.objects.get(pk=duplicate.pk).merged_into is None
 
-    response = supervisor_client.post(url, {"duplicate": duplicate.number.lower(),
-                                            "confirm": "1"})
+    response = supervisor_client.post(url, {"duplicate": duplicate.number.lower(), "confirm": "1"})
     assert response.status_code == 302
     assert response.url == reverse("customers:card", args=[survivor.pk])
     assert Customer.objects.get(pk=duplicate.pk).merged_into_id == survivor.pk

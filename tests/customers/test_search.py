@@ -21,7 +21,10 @@ def customers_found(query: str) -> set[int]:
 @pytest.fixture
 def zhang(agent):
     return services.customer_create(
-        actor=agent, kind="individual", name="张伟明", phones=["138 0013 8000"],
+        actor=agent,
+        kind="individual",
+        name="张伟明",
+        phones=["138 0013 8000"],
         emails=["zhang.weiming@example.com"],
     )
 
@@ -29,12 +32,19 @@ def zhang(agent):
 @pytest.fixture
 def haier(agent):
     org = services.customer_create(
-        actor=agent, kind="organisation", name="青岛海尔集团有限公司",
-        phones=["(0532) 8893 9999"], emails=["service@haier.example"],
+        actor=agent,
+        kind="organisation",
+        name="青岛海尔集团有限公司",
+        phones=["(0532) 8893 9999"],
+        emails=["service@haier.example"],
     )
     wang = services.contact_create(
-        actor=agent, organisation=org, name="王建国", decision_role="decision",
-        phones=["139 0013 9000"], emails=["wang.jianguo@haier.example"],
+        actor=agent,
+        organisation=org,
+        name="王建国",
+        decision_role="decision",
+        phones=["139 0013 9000"],
+        emails=["wang.jianguo@haier.example"],
     )
     li = services.contact_create(actor=agent, organisation=org, name="李娜", title="采购经理")
     return org, wang, li
@@ -161,10 +171,12 @@ def test_latin_names_match_by_word_prefix(agent):
 
 
 def test_merged_customer_is_not_listed_and_its_old_number_finds_the_survivor(agent, supervisor):
-    survivor = services.customer_create(actor=agent, kind="individual", name="张伟明",
-                                        phones=["13800138000"])
-    duplicate = services.customer_create(actor=agent, kind="individual", name="张伟明",
-                                         phones=["13900139000"])
+    survivor = services.customer_create(
+        actor=agent, kind="individual", name="张伟明", phones=["13800138000"]
+    )
+    duplicate = services.customer_create(
+        actor=agent, kind="individual", name="张伟明", phones=["13900139000"]
+    )
     services.customer_merge(actor=supervisor, survivor=survivor, duplicate=duplicate)
 
     assert customers_found("张伟明") == {survivor.pk}
@@ -223,8 +235,25 @@ def test_exactly_one_page_has_no_next_page(agent):
 
 @pytest.mark.parametrize(
     "query",
-    ['"', "'", "*", "AND", "OR NOT", "张 AND", "(", "NEAR(a b)", "^", ":", "-", "\\", "%", "_",
-     "a" * 500, "张" * 300, "😀"],
+    [
+        '"',
+        "'",
+        "*",
+        "AND",
+        "OR NOT",
+        "张 AND",
+        "(",
+        "NEAR(a b)",
+        "^",
+        ":",
+        "-",
+        "\\",
+        "%",
+        "_",
+        "a" * 500,
+        "张" * 300,
+        "😀",
+    ],
 )
 def test_odd_queries_answer_without_error(zhang, query):
     customer_search(query=query)

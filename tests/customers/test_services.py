@@ -132,8 +132,9 @@ def test_over_long_fields_are_refused_with_nothing_written(agent, fields, field)
 
 
 def test_longest_allowed_values_are_kept_whole(agent):
-    customer = individual(agent, name="张" * 200, usual="奶" * 200, tags=["标" * 50],
-                          addresses=["路" * 300])
+    customer = individual(
+        agent, name="张" * 200, usual="奶" * 200, tags=["标" * 50], addresses=["路" * 300]
+    )
     customer.refresh_from_db()
     assert customer.name == "张" * 200
     assert customer.usual == "奶" * 200
@@ -191,8 +192,12 @@ def test_external_ids_are_unique_but_may_be_empty(agent):
 def test_update_records_who_changed_which_fields_from_what_to_what(agent, supervisor):
     customer = individual(agent, usual="高钙牛奶", phones=["13800138000"])
     services.customer_update(
-        actor=supervisor, customer=customer, name="张伟明（老客户）", usual="无糖豆浆",
-        salutation="", phones=["13800138000", "139 0000 0000"],
+        actor=supervisor,
+        customer=customer,
+        name="张伟明（老客户）",
+        usual="无糖豆浆",
+        salutation="",
+        phones=["13800138000", "139 0000 0000"],
     )
     change = Change.objects.filter(customer=customer, action="updated").get()
     assert change.actor == supervisor
@@ -217,17 +222,29 @@ def test_update_with_dates_and_owner_records_readable_values(agent, manager):
 def test_update_that_changes_nothing_writes_no_history(agent):
     customer = individual(agent, usual="高钙牛奶", phones=["13800138000"], tags=["VIP"])
     services.customer_update(
-        actor=agent, customer=customer, usual="高钙牛奶", phones=["+86 138 0013 8000"],
-        tags=["VIP"], emails=[], addresses=[],
+        actor=agent,
+        customer=customer,
+        usual="高钙牛奶",
+        phones=["+86 138 0013 8000"],
+        tags=["VIP"],
+        emails=[],
+        addresses=[],
     )
     assert not Change.objects.filter(customer=customer, action="updated").exists()
 
 
 def test_update_replaces_lists(agent):
-    customer = individual(agent, phones=["13800138000"], emails=["a@example.com"],
-                          tags=["VIP"], addresses=["上海"])
-    services.customer_update(actor=agent, customer=customer, phones=["13900139000"],
-                             emails=["b@example.com"], tags=["新客户"], addresses=["北京"])
+    customer = individual(
+        agent, phones=["13800138000"], emails=["a@example.com"], tags=["VIP"], addresses=["上海"]
+    )
+    services.customer_update(
+        actor=agent,
+        customer=customer,
+        phones=["13900139000"],
+        emails=["b@example.com"],
+        tags=["新客户"],
+        addresses=["北京"],
+    )
     assert list(customer.phones.values_list("e164", flat=True)) == ["+8613900139000"]
     assert list(customer.emails.values_list("address", flat=True)) == ["b@example.com"]
     assert list(customer.tags.values_list("name", flat=True)) == ["新客户"]
@@ -307,8 +324,14 @@ def test_contacts_only_on_organisations(agent):
 def test_contact_create_records_history_and_keeps_its_own_phones(agent):
     org = organisation(agent, phones=["010 6552 9988"])
     contact = services.contact_create(
-        actor=agent, organisation=org, name="王总", title="总经理", decision_role="decision",
-        style="eagle", phones=["139 0013 9000"], emails=["wang@haier.example"],
+        actor=agent,
+        organisation=org,
+        name="王总",
+        title="总经理",
+        decision_role="decision",
+        style="eagle",
+        phones=["139 0013 9000"],
+        emails=["wang@haier.example"],
     )
     assert list(contact.phones.values_list("e164", flat=True)) == ["+8613900139000"]
     assert contact.phones.get().customer == org
@@ -348,8 +371,9 @@ def test_contact_update_records_the_diff(agent, supervisor):
 
 def test_contact_update_without_changes_writes_no_history(agent):
     org = organisation(agent)
-    contact = services.contact_create(actor=agent, organisation=org, name="王总",
-                                      phones=["13900139000"])
+    contact = services.contact_create(
+        actor=agent, organisation=org, name="王总", phones=["13900139000"]
+    )
     services.contact_update(actor=agent, contact=contact, name="王总", phones=["139 0013 9000"])
     assert not Change.objects.filter(action="contact_updated").exists()
 
@@ -373,8 +397,9 @@ def test_every_style_has_guidance_and_the_contact_shows_it(agent):
 
 def test_note_add_keeps_author_and_kind(agent):
     customer = individual(agent)
-    note = services.note_add(actor=agent, customer=customer, body="  客户来电咨询账单。 ",
-                             kind="call")
+    note = services.note_add(
+        actor=agent, customer=customer, body="  客户来电咨询账单。 ", kind="call"
+    )
     note.refresh_from_db()
     assert (note.body, note.kind, note.author) == ("客户来电咨询账单。", "call", agent)
 

@@ -17,24 +17,42 @@ from kehu.customers.models import Change, Contact, Customer, ImportJob, Note
 @pytest.fixture
 def zhang(agent):
     return services.customer_create(
-        actor=agent, kind="individual", name="张伟明", salutation="张先生", usual="高钙牛奶",
-        preferences="只接受上午来电", phones=["138 0013 8000"], emails=["zhang@example.com"],
+        actor=agent,
+        kind="individual",
+        name="张伟明",
+        salutation="张先生",
+        usual="高钙牛奶",
+        preferences="只接受上午来电",
+        phones=["138 0013 8000"],
+        emails=["zhang@example.com"],
     )
 
 
 @pytest.fixture
 def haier(agent):
-    org = services.customer_create(actor=agent, kind="organisation", name="青岛海尔集团有限公司",
-                                   phones=["0532 8893 9999"])
-    for i, (role, style) in enumerate([("decision", "eagle"), ("management", "owl"),
-                                       ("operational", "dove"), ("operational", "peacock"),
-                                       ("management", ""), ("decision", "owl")]):
+    org = services.customer_create(
+        actor=agent, kind="organisation", name="青岛海尔集团有限公司", phones=["0532 8893 9999"]
+    )
+    for i, (role, style) in enumerate(
+        [
+            ("decision", "eagle"),
+            ("management", "owl"),
+            ("operational", "dove"),
+            ("operational", "peacock"),
+            ("management", ""),
+            ("decision", "owl"),
+        ]
+    ):
         contact = services.contact_create(
-            actor=agent, organisation=org, name=f"联系人{i}", decision_role=role, style=style,
-            phones=[f"139 0013 900{i}"], emails=[f"c{i}@haier.example"],
+            actor=agent,
+            organisation=org,
+            name=f"联系人{i}",
+            decision_role=role,
+            style=style,
+            phones=[f"139 0013 900{i}"],
+            emails=[f"c{i}@haier.example"],
         )
-        services.note_add(actor=agent, customer=org, body=f"拜访{i}", kind="visit",
-                          contact=contact)
+        services.note_add(actor=agent, customer=org, body=f"拜访{i}", kind="visit", contact=contact)
     return org
 
 
@@ -65,8 +83,10 @@ def page_urls(customer: Customer, contact: Contact | None = None) -> list[str]:
         reverse("api_tokens"),
     ]
     if contact:
-        urls += [reverse("customers:contact_create", args=[contact.organisation_id]),
-                 reverse("customers:contact_edit", args=[contact.organisation_id, contact.pk])]
+        urls += [
+            reverse("customers:contact_create", args=[contact.organisation_id]),
+            reverse("customers:contact_edit", args=[contact.organisation_id, contact.pk]),
+        ]
     return urls
 
 
@@ -112,8 +132,9 @@ def test_analyst_reads_but_may_not_edit(analyst_client, haier):
     for url in refused:
         assert analyst_client.get(url).status_code == 403, url
         assert analyst_client.post(url, {"name": "改名", "kind": "individual"}).status_code == 403
-    response = analyst_client.post(reverse("customers:note_add", args=[haier.pk]),
-                                   {"kind": "note", "body": "分析师的笔记"})
+    response = analyst_client.post(
+        reverse("customers:note_add", args=[haier.pk]), {"kind": "note", "body": "分析师的笔记"}
+    )
     assert response.status_code == 403
     haier.refresh_from_db()
     assert haier.name == "青岛海尔集团有限公司"
@@ -122,12 +143,14 @@ def test_analyst_reads_but_may_not_edit(analyst_client, haier):
 
 
 def test_agent_may_not_import_merge_or_export(agent_client, zhang):
-    for url in (reverse("customers:import"), reverse("customers:merge", args=[zhang.pk]),
-                reverse("customers:export")):
+    for url in (
+        reverse("customers:import"),
+        reverse("customers:merge", args=[zhang.pk]),
+        reverse("customers:export"),
+    ):
         assert agent_client.get(url).status_code == 403, url
     upload = SimpleUploadedFile("x.csv", "名称\n张三\n".encode())
-    response = agent_client.post(reverse("customers:import"), {"what": "customers",
-                                                               "file": upload})
+    response = agent_client.post(reverse("customers:import"), {"what": "customers", "file": upload})
     assert response.status_code == 403
     assert not ImportJob.objects.exists()
 
@@ -174,8 +197,15 @@ def test_list_pages(agent, agent_client):
 
 def test_card_shows_preferences_and_how_to_address_on_the_first_screen(agent_client, zhang):
     page = agent_client.get(reverse("customers:card", args=[zhang.pk])).content.decode()
-    for text in ("张伟明", "张先生", "高钙牛奶", "只接受上午来电", "138 0013 8000",
-                 "tel:+8613800138000", "zhang@example.com"):
+    for text in (
+        "张伟明",
+        "张先生",
+        "高钙牛奶",
+        "只接受上午来电",
+        "138 0013 8000",
+        "tel:+8613800138000",
+        "zhang@example.com",
+    ):
         assert text in page, text
 
 
@@ -203,14 +233,27 @@ def test_missing_customer_is_404(agent_client):
 
 
 def _customer_form(**overrides) -> dict:
-    return {"kind": "individual", "name": "李娜", "status": "active", "phones": "",
-            "emails": "", "addresses": "", "tags": ""} | overrides
+    return {
+        "kind": "individual",
+        "name": "李娜",
+        "status": "active",
+        "phones": "",
+        "emails": "",
+        "addresses": "",
+        "tags": "",
+    } | overrides
 
 
 def test_create_page_creates_and_shows_the_card(agent, agent_client):
-    response = agent_client.post(reverse("customers:create"), _customer_form(
-        phones="138 0013 8000\n(010) 6552-9988 ext. 12", emails="li@example.com",
-        tags="VIP, 老客户", usual="美式咖啡，少冰"))
+    response = agent_client.post(
+        reverse("customers:create"),
+        _customer_form(
+            phones="138 0013 8000\n(010) 6552-9988 ext. 12",
+            emails="li@example.com",
+            tags="VIP, 老客户",
+            usual="美式咖啡，少冰",
+        ),
+    )
     customer = Customer.objects.get(name="李娜")
     assert response.status_code == 302
     assert response.url == reverse("customers:card", args=[customer.pk])
@@ -245,9 +288,17 @@ def test_edit_page_saves_and_history_shows_who_changed_what(agent, agent_client,
     url = reverse("customers:edit", args=[zhang.pk])
     form = agent_client.get(url).content.decode()
     assert "138 0013 8000" in form and "zhang@example.com" in form
-    response = agent_client.post(url, _customer_form(
-        name="张伟明", usual="无糖豆浆", phones="138 0013 8000", emails="zhang@example.com",
-        salutation="张先生", preferences="只接受上午来电"))
+    response = agent_client.post(
+        url,
+        _customer_form(
+            name="张伟明",
+            usual="无糖豆浆",
+            phones="138 0013 8000",
+            emails="zhang@example.com",
+            salutation="张先生",
+            preferences="只接受上午来电",
+        ),
+    )
     assert response.status_code == 302
     zhang.refresh_from_db()
     assert zhang.usual == "无糖豆浆"
@@ -258,8 +309,9 @@ def test_edit_page_saves_and_history_shows_who_changed_what(agent, agent_client,
 
 
 def test_edit_page_with_errors_changes_nothing(agent_client, zhang):
-    response = agent_client.post(reverse("customers:edit", args=[zhang.pk]),
-                                 _customer_form(name="张伟明", status="lost"))
+    response = agent_client.post(
+        reverse("customers:edit", args=[zhang.pk]), _customer_form(name="张伟明", status="lost")
+    )
     assert response.status_code == 200
     zhang.refresh_from_db()
     assert zhang.status == "active" and zhang.phones.count() == 1
@@ -269,22 +321,36 @@ def test_edit_page_with_errors_changes_nothing(agent_client, zhang):
 def test_contact_pages(agent_client, haier, zhang):
     response = agent_client.post(
         reverse("customers:contact_create", args=[haier.pk]),
-        {"name": "王建国", "title": "总经理", "decision_role": "decision", "style": "owl",
-         "phones": "139 0013 9100", "emails": ""})
+        {
+            "name": "王建国",
+            "title": "总经理",
+            "decision_role": "decision",
+            "style": "owl",
+            "phones": "139 0013 9100",
+            "emails": "",
+        },
+    )
     assert response.status_code == 302
     wang = haier.contacts.get(name="王建国")
     response = agent_client.post(
         reverse("customers:contact_edit", args=[haier.pk, wang.pk]),
-        {"name": "王建国", "title": "董事长", "decision_role": "decision", "style": "owl",
-         "phones": "139 0013 9100", "emails": ""})
+        {
+            "name": "王建国",
+            "title": "董事长",
+            "decision_role": "decision",
+            "style": "owl",
+            "phones": "139 0013 9100",
+            "emails": "",
+        },
+    )
     assert response.status_code == 302
     wang.refresh_from_db()
     assert wang.title == "董事长"
     # A person is no organisation: the page says so and nothing is written.
     response = agent_client.post(
         reverse("customers:contact_create", args=[zhang.pk]),
-        {"name": "张太太", "decision_role": "operational", "style": "", "phones": "",
-         "emails": ""})
+        {"name": "张太太", "decision_role": "operational", "style": "", "phones": "", "emails": ""},
+    )
     assert response.status_code == 200
     assert "Only organisations have contacts" in response.content.decode()
     assert not Contact.objects.filter(name="张太太").exists()
@@ -295,8 +361,9 @@ def test_contact_pages(agent_client, haier, zhang):
 
 def test_note_add_by_htmx_returns_the_timeline(agent, agent_client, zhang):
     url = reverse("customers:note_add", args=[zhang.pk])
-    response = agent_client.post(url, {"kind": "call", "body": "客户来电咨询账单明细"},
-                                 HTTP_HX_REQUEST="true")
+    response = agent_client.post(
+        url, {"kind": "call", "body": "客户来电咨询账单明细"}, HTTP_HX_REQUEST="true"
+    )
     assert response.status_code == 200
     assert "客户来电咨询账单明细" in response.content.decode()
     assert "<html" not in response.content.decode()
@@ -318,17 +385,24 @@ def _queries(client, url) -> int:
 def _fill(agent, start, count, **extra):
     for i in range(start, start + count):
         customer = services.customer_create(
-            actor=agent, kind="organisation" if i % 2 else "individual", name=f"测试客户{i}",
-            phones=[f"138{i:08d}", f"139{i:08d}"], emails=[f"c{i}@example.com"], tags=["VIP"],
+            actor=agent,
+            kind="organisation" if i % 2 else "individual",
+            name=f"测试客户{i}",
+            phones=[f"138{i:08d}", f"139{i:08d}"],
+            emails=[f"c{i}@example.com"],
+            tags=["VIP"],
             **extra,
         )
         if i % 2:
             services.contact_create(actor=agent, organisation=customer, name=f"联系人{i}")
 
 
-def test_customer_list_makes_a_fixed_number_of_queries(agent, manager, agent_client,
-                                                        django_assert_max_num_queries):
-    urls = [reverse("customers:list") + f"?q={query}" for query in ("", "测试", "example", "联系人")]
+def test_customer_list_makes_a_fixed_number_of_queries(
+    agent, manager, agent_client, django_assert_max_num_queries
+):
+    urls = [
+        reverse("customers:list") + f"?q={query}" for query in ("", "测试", "example", "联系人")
+    ]
     _fill(agent, 0, 3, owner=manager)
     few = [_queries(agent_client, url) for url in urls]
     _fill(agent, 3, 27, owner=manager)
@@ -339,16 +413,35 @@ def test_customer_list_makes_a_fixed_number_of_queries(agent, manager, agent_cli
         assert response.content.decode().count("测试客户") >= 15, url
 
 
-def test_customer_card_makes_a_fixed_number_of_queries(agent, manager, agent_client, haier,
-                                                        django_assert_max_num_queries):
-    small = services.customer_create(actor=agent, kind="organisation", name="小公司",
-                                     owner=manager, tags=["VIP"], addresses=["上海"],
-                                     phones=["021 6666 8888"], emails=["small@example.com"])
-    services.contact_create(actor=agent, organisation=small, name="唯一联系人", style="owl",
-                            phones=["13700137000"], emails=["only@example.com"])
+def test_customer_card_makes_a_fixed_number_of_queries(
+    agent, manager, agent_client, haier, django_assert_max_num_queries
+):
+    small = services.customer_create(
+        actor=agent,
+        kind="organisation",
+        name="小公司",
+        owner=manager,
+        tags=["VIP"],
+        addresses=["上海"],
+        phones=["021 6666 8888"],
+        emails=["small@example.com"],
+    )
+    services.contact_create(
+        actor=agent,
+        organisation=small,
+        name="唯一联系人",
+        style="owl",
+        phones=["13700137000"],
+        emails=["only@example.com"],
+    )
     services.note_add(actor=agent, customer=small, body="一条笔记")
-    services.customer_update(actor=agent, customer=haier, owner=manager, tags=["VIP", "老客户"],
-                             addresses=["青岛", "北京"])
+    services.customer_update(
+        actor=agent,
+        customer=haier,
+        owner=manager,
+        tags=["VIP", "老客户"],
+        addresses=["青岛", "北京"],
+    )
     few = _queries(agent_client, reverse("customers:card", args=[small.pk]))
     many = _queries(agent_client, reverse("customers:card", args=[haier.pk]))
     assert many == few
@@ -360,27 +453,33 @@ def test_history_page_makes_a_fixed_number_of_queries(agent, supervisor, agent_c
     services.customer_update(actor=supervisor, customer=zhang, usual="甲")
     few = _queries(agent_client, reverse("customers:history", args=[zhang.pk]))
     for i in range(10):
-        services.customer_update(actor=agent if i % 2 else supervisor, customer=zhang,
-                                 usual=f"第{i}次")
+        services.customer_update(
+            actor=agent if i % 2 else supervisor, customer=zhang, usual=f"第{i}次"
+        )
     assert _queries(agent_client, reverse("customers:history", args=[zhang.pk])) == few
 
 
 # ---------------------------------------------------------------- import and export pages
 
 
-CSV = ("external_id,名称,电话,状态,流失原因\n"
-       "W-1,张伟明,138 0013 8000,,\n"
-       "W-2,李娜,0086 13700137000,,\n"
-       "W-3,青岛海尔,(0532) 8893-9999,lost,price\n")
+CSV = (
+    "external_id,名称,电话,状态,流失原因\n"
+    "W-1,张伟明,138 0013 8000,,\n"
+    "W-2,李娜,0086 13700137000,,\n"
+    "W-3,青岛海尔,(0532) 8893-9999,lost,price\n"
+)
 
 
 def _upload(client, data: bytes, name="customers.csv", **fields):
-    return client.post(reverse("customers:import"), {
-        "what": "customers", "encoding": "", "file": SimpleUploadedFile(name, data), **fields})
+    return client.post(
+        reverse("customers:import"),
+        {"what": "customers", "encoding": "", "file": SimpleUploadedFile(name, data), **fields},
+    )
 
 
-def test_web_import_queues_a_job_that_ends_with_a_report(supervisor, supervisor_client,
-                                                          huey_immediate, settings):
+def test_web_import_queues_a_job_that_ends_with_a_report(
+    supervisor, supervisor_client, huey_immediate, settings
+):
     assert supervisor_client.get(reverse("customers:import")).status_code == 200
     response = _upload(supervisor_client, CSV.encode("gb18030"))
     job = ImportJob.objects.get()
@@ -407,8 +506,9 @@ def test_web_import_queues_a_job_that_ends_with_a_report(supervisor, supervisor_
     assert (again.status, again.report["unchanged"], again.report["created"]) == ("done", 3, 0)
 
 
-def test_web_import_of_a_bad_file_reports_rows_and_writes_nothing(supervisor_client,
-                                                                   huey_immediate):
+def test_web_import_of_a_bad_file_reports_rows_and_writes_nothing(
+    supervisor_client, huey_immediate
+):
     bad = CSV + "W-4,<张>,12345,,\n"
     _upload(supervisor_client, bad.encode())
     job = ImportJob.objects.get()
@@ -439,8 +539,7 @@ def test_web_import_refuses_other_file_types_before_queueing(supervisor_client, 
     assert not ImportJob.objects.exists()
 
 
-def test_import_jobs_are_private_to_their_uploader(supervisor_client, admin_client,
-                                                   huey_immediate):
+def test_import_jobs_are_private_to_their_uploader(supervisor_client, admin_client, huey_immediate):
     _upload(supervisor_client, CSV.encode())
     job = ImportJob.objects.get()
     url = reverse("customers:import_job", args=[job.pk])

@@ -33,20 +33,24 @@ def test_login_returns_to_the_page_asked_for(agent):
     target = reverse("customers:create")
     response = client.get(target)
     assert response.url == f"{LOGIN}?next={target}"
-    response = client.post(response.url, {"username": "agent", "password": PASSWORD,
-                                          "next": target})
+    response = client.post(
+        response.url, {"username": "agent", "password": PASSWORD, "next": target}
+    )
     assert response.url == target
 
 
 def test_login_does_not_follow_next_to_another_site(agent):
-    response = Client().post(LOGIN, {"username": "agent", "password": PASSWORD,
-                                     "next": "https://evil.example/"})
+    response = Client().post(
+        LOGIN, {"username": "agent", "password": PASSWORD, "next": "https://evil.example/"}
+    )
     assert response.status_code == 302
     assert response.url == reverse("customers:list")
 
 
-@pytest.mark.parametrize("username, password", [("agent", "wrong"), ("nobody", PASSWORD),
-                                                ("agent", ""), ("AGENT ", PASSWORD)])
+@pytest.mark.parametrize(
+    "username, password",
+    [("agent", "wrong"), ("nobody", PASSWORD), ("agent", ""), ("AGENT ", PASSWORD)],
+)
 def test_login_with_wrong_credentials_is_refused(agent, username, password):
     client = Client()
     response = login(client, username, password)
@@ -105,8 +109,10 @@ def test_password_change(agent):
     client = Client()
     login(client, "agent", PASSWORD)
     new = "another-long-passphrase-2026"
-    response = client.post(reverse("password_change"), {
-        "old_password": PASSWORD, "new_password1": new, "new_password2": new})
+    response = client.post(
+        reverse("password_change"),
+        {"old_password": PASSWORD, "new_password1": new, "new_password2": new},
+    )
     assert response.status_code == 302
     assert response.url == reverse("password_change_done")
     assert signed_in(client)  # the session that changed it stays signed in
@@ -116,14 +122,18 @@ def test_password_change(agent):
 
 @pytest.mark.parametrize(
     "old, new1, new2",
-    [("wrong", "another-long-passphrase-2026", "another-long-passphrase-2026"),
-     (PASSWORD, "another-long-passphrase-2026", "a-different-passphrase-2026"),
-     (PASSWORD, "12345678", "12345678"),
-     (PASSWORD, "short", "short")],
+    [
+        ("wrong", "another-long-passphrase-2026", "another-long-passphrase-2026"),
+        (PASSWORD, "another-long-passphrase-2026", "a-different-passphrase-2026"),
+        (PASSWORD, "12345678", "12345678"),
+        (PASSWORD, "short", "short"),
+    ],
 )
 def test_bad_password_change_is_refused(agent, agent_client, old, new1, new2):
-    response = agent_client.post(reverse("password_change"), {
-        "old_password": old, "new_password1": new1, "new_password2": new2})
+    response = agent_client.post(
+        reverse("password_change"),
+        {"old_password": old, "new_password1": new1, "new_password2": new2},
+    )
     assert response.status_code == 200
     agent.refresh_from_db()
     assert agent.check_password(PASSWORD)
@@ -189,7 +199,7 @@ def test_tokens_are_shown_once_and_can_be_revoked(agent, agent_client):
     assert response.status_code == 200
     token = ApiToken.objects.get(user=agent)
     page = response.content.decode()
-    raw = page[page.index("kehu_"):].split("<")[0].split('"')[0].strip()
+    raw = page[page.index("kehu_") :].split("<")[0].split('"')[0].strip()
     assert ApiToken.digest_of(raw) == token.digest
     assert raw not in agent_client.get(reverse("api_tokens")).content.decode()
     assert Client().get("/api/customers", HTTP_AUTHORIZATION=f"Bearer {raw}").status_code == 200

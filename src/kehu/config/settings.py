@@ -45,6 +45,7 @@ INSTALLED_APPS = [
     "huey.contrib.djhuey",
     "kehu.users",
     "kehu.customers",
+    "kehu.telephony",
     "kehu.api",
 ]
 

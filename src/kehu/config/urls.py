@@ -5,6 +5,7 @@ from django.urls import include, path
 from django.views.i18n import set_language
 
 from kehu.api.api import api_urls
+from kehu.telephony import views as telephony_views
 from kehu.users import views as user_views
 
 
@@ -15,6 +16,8 @@ def healthz(request):
 
 urlpatterns = [
     path("", include("kehu.customers.urls")),
+    path("", include("kehu.telephony.urls")),
+    path("cti/<str:token>", telephony_views.cti_webhook, name="cti_webhook"),
     path("accounts/login/", user_views.login, name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path(

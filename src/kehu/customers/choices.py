@@ -75,3 +75,27 @@ class NoteKind(models.TextChoices):
     CALL = "call", _("Call")
     VISIT = "visit", _("Visit")
     EMAIL = "email", _("Email")
+
+
+class ContactOutcome(models.TextChoices):
+    """How a logged contact (call, visit, message) ended."""
+
+    RESOLVED = "resolved", _("Resolved")
+    FOLLOW_UP = "follow_up", _("Follow-up needed")
+    INFORMED = "informed", _("Information given")
+    NO_ANSWER = "no_answer", _("No answer")
+    MESSAGE_LEFT = "message_left", _("Message left")
+    WRONG_NUMBER = "wrong_number", _("Wrong number")
+
+
+class ContactReason(models.TextChoices):
+    """Why the customer got in touch, or why we did."""
+
+    INQUIRY = "inquiry", _("Inquiry")
+    ORDER = "order", _("Order or purchase")
+    BILLING = "billing", _("Billing")
+    SERVICE_REQUEST = "service_request", _("Service request")
+    COMPLAINT = "complaint", _("Complaint")
+    PRAISE = "praise", _("Praise")
+    FOLLOW_UP = "follow_up", _("Follow-up or callback")
+    OTHER = "other", _("Other")

@@ -5,6 +5,8 @@ from django.utils.translation import gettext_lazy as _
 from kehu.customers.choices import (
     STYLE_GUIDANCE,
     CommunicationStyle,
+    ContactOutcome,
+    ContactReason,
     CustomerKind,
     CustomerStatus,
     DecisionRole,
@@ -162,7 +164,11 @@ class Note(models.Model):
         Contact, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
     kind = models.CharField(_("kind"), max_length=10, choices=NoteKind.choices, default="note")
-    body = models.TextField(_("note"))
+    outcome = models.CharField(_("outcome"), max_length=20, choices=ContactOutcome.choices,
+                               blank=True)
+    reason = models.CharField(_("reason"), max_length=20, choices=ContactReason.choices,
+                              blank=True)
+    body = models.TextField(_("note"), blank=True)
     author = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
     )

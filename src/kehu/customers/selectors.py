@@ -1,6 +1,8 @@
 """Reads of the customer archive that span relations."""
 
 from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING
 
 from django.db import connection
 from django.db.models import Prefetch, Q, QuerySet, prefetch_related_objects
@@ -8,6 +10,9 @@ from django.db.models import Prefetch, Q, QuerySet, prefetch_related_objects
 from kehu.customers.models import Change, Contact, Customer, Email, Note, Phone, SearchEntry
 from kehu.customers.phones import phone_parse_or_none
 from kehu.customers.search import fts5_query, search_terms, tsquery
+
+if TYPE_CHECKING:
+    from kehu.telephony.models import Call
 
 
 @dataclass(frozen=True)
@@ -36,8 +41,10 @@ def _text_entry_ids(query: str, *, offset: int, limit: int) -> list[int]:
                 [fts5_query(terms), limit, offset],
             )
         else:
+            # document_tsv: to_tsvector('simple', document), stored and GIN-indexed
+            # (migration 0003).
             cursor.execute(
-                "SELECT id FROM customers_searchentry WHERE to_tsvector('simple', document)"
+                "SELECT id FROM customers_searchentry WHERE document_tsv"
                 " @@ to_tsquery('simple', %s) ORDER BY id DESC LIMIT %s OFFSET %s",
                 [tsquery(terms), limit, offset],
             )
@@ -144,10 +151,30 @@ def customer_card(*, pk: int) -> Customer:
     )
 
 
-def customer_timeline(*, customer: Customer, limit: int = 50) -> list[Note]:
-    return list(
-        Note.objects.filter(customer=customer).select_related("author", "contact")[:limit]
+@dataclass(frozen=True)
+class TimelineEntry:
+    at: datetime
+    note: Note | None = None
+    call: "Call | None" = None
+
+
+def customer_timeline(*, customer: Customer, limit: int = 50) -> list[TimelineEntry]:
+    """Notes, logged contacts and calls, newest first; a logged call shows as one entry."""
+    from kehu.telephony.models import Call
+
+    calls = list(
+        Call.objects.filter(customer=customer).select_related("agent", "note", "contact")
+        .order_by("-started_at")[:limit]
     )
+    logged = {call.note_id for call in calls if call.note_id}
+    notes = (
+        Note.objects.filter(customer=customer).exclude(id__in=logged)
+        .select_related("author", "contact")[:limit]
+    )
+    entries = [TimelineEntry(note.created_at, note=note) for note in notes]
+    entries += [TimelineEntry(call.started_at, call=call) for call in calls]
+    entries.sort(key=lambda entry: entry.at, reverse=True)
+    return entries[:limit]
 
 
 def customer_history(*, customer: Customer, limit: int = 200) -> list[Change]:

@@ -325,11 +325,12 @@ def contact_update(
 @transaction.atomic
 def note_add(
     *, actor: User | None, customer: Customer, body: str, kind: str = "note",
-    contact: Contact | None = None,
+    contact: Contact | None = None, outcome: str = "", reason: str = "",
 ) -> Note:
+    """A note, or a logged contact: a contact needs an outcome or a few words."""
     note = Note(customer=customer, body=(body or "").strip(), kind=kind, contact=contact,
-                author=actor)
-    if not note.body:
+                author=actor, outcome=outcome, reason=reason)
+    if not note.body and not note.outcome:
         raise ValidationError({"body": _("Write something first.")})
     note.full_clean(exclude=["author", "contact"])
     note.save()

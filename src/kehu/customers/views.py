@@ -60,7 +60,8 @@ def _possible_duplicates(form: CustomerForm, exclude: int | None = None):
 
 @require(Capability.CUSTOMER_EDIT)
 def customer_create(request):
-    form = CustomerForm(request.POST or None)
+    # The call panel's "new customer" button arrives with the caller's number.
+    form = CustomerForm(request.POST or None, initial={"phones": request.GET.get("phone", "")})
     duplicates = []
     if request.method == "POST" and form.is_valid():
         duplicates = _possible_duplicates(form)

@@ -10,6 +10,8 @@ from kehu.users.roles import Capability, Role, role_can
 
 class User(AbstractUser):
     role = models.CharField(_("role"), max_length=32, choices=Role.choices, default=Role.AGENT)
+    # The telephony system names the agent a call rings for by username or extension.
+    extension = models.CharField(_("phone extension"), max_length=20, blank=True, db_index=True)
 
     def can(self, capability: Capability) -> bool:
         return self.is_active and role_can(self.role, capability)

@@ -19,6 +19,9 @@ class Capability(models.TextChoices):
     CUSTOMER_IMPORT = "customer.import", _("Import customers")
     CUSTOMER_EXPORT = "customer.export", _("Export customers")
     USER_MANAGE = "user.manage", _("Manage users")
+    CALL_VIEW = "call.view", _("See the call log")
+    CALL_HANDLE = "call.handle", _("Take and log calls")
+    TELEPHONY_MANAGE = "telephony.manage", _("Manage telephony integrations and blocked numbers")
 
 
 _ALL = frozenset(Role)
@@ -31,6 +34,11 @@ CAPABILITY_ROLES: dict[Capability, frozenset[Role]] = {
     Capability.CUSTOMER_IMPORT: frozenset({Role.SUPERVISOR, Role.ADMIN}),
     Capability.CUSTOMER_EXPORT: frozenset({Role.SUPERVISOR, Role.ANALYST, Role.ADMIN}),
     Capability.USER_MANAGE: frozenset({Role.ADMIN}),
+    Capability.CALL_VIEW: _ALL,
+    Capability.CALL_HANDLE: frozenset(
+        {Role.AGENT, Role.KEY_ACCOUNT_MANAGER, Role.SUPERVISOR, Role.ADMIN}
+    ),
+    Capability.TELEPHONY_MANAGE: frozenset({Role.SUPERVISOR, Role.ADMIN}),
 }
 
 

@@ -1,0 +1,82 @@
+"""Who is calling, and what the agent needs to see before saying hello."""
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.db.models import Max, QuerySet
+
+from kehu.customers.models import Contact, Customer, Note, Phone
+from kehu.telephony.models import Call, CallAlert, CallState, Direction
+
+
+@dataclass(frozen=True)
+class CallerMatch:
+    customer: Customer
+    contact: Contact | None
+    last_contact_at: datetime | None
+
+
+def caller_matches(*, e164: str) -> list[CallerMatch]:
+    """Every customer and contact with this number (one index probe), most recent contact first."""
+    phones = list(
+        Phone.objects.filter(e164=e164).select_related("customer__merged_into", "contact")
+    )
+    matches: dict[tuple[int, int | None], CallerMatch] = {}
+    for phone in phones:
+        customer = phone.customer
+        while customer.merged_into_id:
+            customer = Customer.objects.select_related("merged_into").get(
+                pk=customer.merged_into_id)
+        matches.setdefault((customer.pk, phone.contact_id),
+                           CallerMatch(customer, phone.contact, None))
+    if not matches:
+        return []
+    ids = {key[0] for key in matches}
+    last: dict[int, datetime] = {}
+    for model, field in ((Note, "created_at"), (Call, "started_at")):
+        rows = (model.objects.filter(customer__in=ids).values("customer")
+                .annotate(latest=Max(field)).values_list("customer", "latest"))
+        for customer_id, latest in rows:
+            if latest and (customer_id not in last or latest > last[customer_id]):
+                last[customer_id] = latest
+    found = [CallerMatch(m.customer, m.contact, last.get(m.customer.pk)) for m in matches.values()]
+    return sorted(found, key=lambda m: (m.last_contact_at is not None, m.last_contact_at),
+                  reverse=True)
+
+
+def alert_current(*, user) -> CallAlert | None:
+    """The call panel the user should see now: their newest undismissed alert."""
+    return (
+        CallAlert.objects.filter(user=user, dismissed_at=None)
+        .select_related("call")
+        .order_by("-id")
+        .first()
+    )
+
+
+def customer_recent_contacts(*, customer: Customer, limit: int = 3) -> list[Note]:
+    return list(Note.objects.filter(customer=customer).select_related("author")[:limit])
+
+
+def call_log(*, direction: str = "", state: str = "", agent_id: int | None = None,
+             customer_id: int | None = None) -> QuerySet[Call]:
+    calls = Call.objects.select_related("agent", "customer", "contact", "note")
+    if direction:
+        calls = calls.filter(direction=direction)
+    if state:
+        calls = calls.filter(state=state)
+    if agent_id:
+        calls = calls.filter(agent_id=agent_id)
+    if customer_id:
+        calls = calls.filter(customer_id=customer_id)
+    return calls.order_by("-started_at", "-id")
+
+
+def callbacks_due() -> QuerySet[Call]:
+    """Missed calls from known customers that nobody has called back yet."""
+    return (
+        Call.objects.filter(direction=Direction.INBOUND, state=CallState.MISSED,
+                            callback_done_at=None, customer__isnull=False)
+        .select_related("customer", "contact")
+        .order_by("-started_at")
+    )

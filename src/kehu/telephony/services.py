@@ -1,0 +1,295 @@
+"""Call events in, calls and agent alerts out.
+
+Telephony systems may send an event twice or out of order. Each event is stored
+once per call, and every call field is derived again from the events received so
+far, so the call log ends up the same whatever the order of arrival.
+"""
+
+import hmac
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from kehu.customers import services as customer_services
+from kehu.customers.choices import NoteKind
+from kehu.customers.models import Customer, Note
+from kehu.customers.phones import phone_parse_or_none
+from kehu.telephony.models import (
+    BlockedNumber,
+    Call,
+    CallAlert,
+    CallEvent,
+    CallState,
+    CtiIntegration,
+    Direction,
+)
+from kehu.telephony.selectors import caller_matches
+from kehu.users.models import User
+from kehu.users.roles import Role
+
+EVENTS = ("newCall", "answer", "hangup")
+# A call logged by a click on a tel: link is joined by the PBX's own events for the
+# same agent and number when they arrive within this many seconds.
+CLICK_TO_CALL_WINDOW = 120
+
+
+@dataclass(frozen=True)
+class CtiEvent:
+    """The fields of Zammad's generic CTI events, which kehu accepts as they are."""
+
+    event: str
+    call_id: str
+    from_number: str = ""
+    to_number: str = ""
+    direction: str = Direction.INBOUND
+    users: tuple[str, ...] = ()
+    queue: str = ""
+    cause: str = ""
+    answering_number: str = ""
+    occurred_at: datetime | None = None
+    payload: dict = field(default_factory=dict)
+
+    def validate(self) -> None:
+        if self.event not in EVENTS:
+            raise ValidationError(
+                _("Unknown event “%(event)s”: expected newCall, answer or hangup.")
+                % {"event": self.event}
+            )
+        if not self.call_id or len(self.call_id) > 100:
+            raise ValidationError(_("callId is required (at most 100 characters)."))
+        if self.direction not in Direction.values:
+            raise ValidationError(_("direction must be “in” or “out”."))
+
+
+def integration_authenticate(*, token: str) -> CtiIntegration | None:
+    """Compares the token's digest with each active integration's in constant time."""
+    digest = CtiIntegration.digest_of(token or "")
+    found = None
+    for integration in CtiIntegration.objects.filter(is_active=True):
+        if hmac.compare_digest(integration.token_digest, digest):
+            found = integration
+    return found
+
+
+@transaction.atomic
+def integration_create(*, name: str) -> tuple[CtiIntegration, str]:
+    """Returns the integration and its token, which is shown once and never stored."""
+    import secrets
+
+    name = name.strip()[:100]
+    if not name:
+        raise ValidationError({"name": _("Give the integration a name.")})
+    token = secrets.token_urlsafe(32)
+    integration = CtiIntegration.objects.create(name=name,
+                                                token_digest=CtiIntegration.digest_of(token))
+    return integration, token
+
+
+def _users_named(names) -> list[User]:
+    """The telephony system names agents by username or by extension."""
+    names = [n.strip() for n in names if n and n.strip()]
+    if not names:
+        return []
+    lowered = [n.lower() for n in names]
+    return list(
+        User.objects.filter(is_active=True).filter(
+            Q(username__in=names) | Q(username__in=lowered) | Q(extension__in=names)
+        )
+    )
+
+
+def _derive(call: Call) -> None:
+    events = {e.event: e for e in call.events.all()}
+    new_call, answer, hangup = (events.get(name) for name in EVENTS)
+    described = new_call or answer or hangup
+    payload = described.payload
+    call.direction = payload.get("direction") or call.direction
+    theirs, ours = (
+        ("from", "to") if call.direction == Direction.INBOUND else ("to", "from")
+    )
+    if payload.get(theirs) or not call.number_raw:
+        call.number_raw = (payload.get(theirs) or "")[:64]
+    call.our_number = (payload.get(ours) or call.our_number)[:64]
+    call.queue = (payload.get("queue") or call.queue)[:100]
+    call.started_at = min(e.received_at for e in events.values())
+    call.answered_at = answer.received_at if answer else None
+    call.ended_at = hangup.received_at if hangup else None
+    call.cause = (hangup.payload.get("cause") or "")[:50] if hangup else ""
+    if hangup:
+        call.state = CallState.ENDED if answer else CallState.MISSED
+    elif answer:
+        call.state = CallState.ANSWERED
+    else:
+        call.state = CallState.RINGING
+    if answer:
+        named = _users_named([*answer.payload.get("user", []),
+                              answer.payload.get("answeringNumber", "")])
+        call.agent = named[0] if named else call.agent
+    elif call.direction == Direction.OUTBOUND and new_call:
+        named = _users_named(new_call.payload.get("user", []))
+        call.agent = named[0] if named else call.agent
+
+    parsed = phone_parse_or_none(call.number_raw)
+    e164 = parsed.e164 if parsed else ""
+    if e164 != call.number_e164 or (e164 and not call.match_count and not call.customer_id):
+        call.number_e164 = e164
+        matches = caller_matches(e164=e164) if e164 else []
+        customers = {m.customer.pk for m in matches}
+        call.match_count = len(customers)
+        call.customer = matches[0].customer if len(customers) == 1 else None
+        call.contact = matches[0].contact if len(matches) == 1 else None
+    call.blocked = bool(e164) and BlockedNumber.objects.filter(e164=e164).exists()
+
+
+def _alerts_update(call: Call, event: CtiEvent) -> None:
+    if call.blocked:
+        return
+    if event.event == "newCall":
+        users = _users_named(event.users)
+        if not users and call.direction == Direction.INBOUND:
+            # No agent named: the call rings the whole agent group.
+            users = list(User.objects.filter(is_active=True, role=Role.AGENT))
+        for user in users:
+            CallAlert.objects.get_or_create(call=call, user=user)
+    elif event.event == "answer" and call.agent_id:
+        CallAlert.objects.get_or_create(call=call, user=call.agent)
+        # Answered by one agent: the panel closes for the others it rang for.
+        call.alerts.exclude(user=call.agent).filter(dismissed_at=None).update(
+            dismissed_at=timezone.now()
+        )
+    elif event.event == "hangup" and call.state == CallState.MISSED:
+        call.alerts.filter(dismissed_at=None).update(dismissed_at=timezone.now())
+
+
+def _click_to_call_adopt(*, integration: CtiIntegration, event: CtiEvent) -> None:
+    """Gives a call logged from a tel: link the PBX's id, so one call is one row."""
+    if event.event != "newCall" or event.direction != Direction.OUTBOUND:
+        return
+    parsed = phone_parse_or_none(event.to_number)
+    agents = _users_named(event.users)
+    if not parsed or not agents:
+        return
+    since = timezone.now() - timezone.timedelta(seconds=CLICK_TO_CALL_WINDOW)
+    pending = (
+        Call.objects.select_for_update()
+        .filter(integration=None, state=CallState.DIALLED, number_e164=parsed.e164,
+                agent__in=agents, started_at__gte=since)
+        .order_by("-started_at")
+        .first()
+    )
+    if pending and not Call.objects.filter(integration=integration,
+                                           call_id=event.call_id).exists():
+        pending.integration, pending.call_id = integration, event.call_id
+        pending.save(update_fields=["integration", "call_id"])
+
+
+@transaction.atomic
+def cti_event_record(*, integration: CtiIntegration, event: CtiEvent) -> dict:
+    """Stores one event and answers the telephony system (Zammad's reply shape)."""
+    event.validate()
+    received_at = event.occurred_at or timezone.now()
+    payload = {
+        "event": event.event, "from": event.from_number, "to": event.to_number,
+        "direction": event.direction, "callId": event.call_id, "user": list(event.users),
+        "queue": event.queue, "cause": event.cause, "answeringNumber": event.answering_number,
+    }
+    _click_to_call_adopt(integration=integration, event=event)
+    call, _created = Call.objects.select_for_update().get_or_create(
+        integration=integration, call_id=event.call_id,
+        defaults={"started_at": received_at, "direction": event.direction},
+    )
+    _stored, new = CallEvent.objects.get_or_create(
+        call=call, event=event.event,
+        defaults={"payload": payload, "received_at": received_at},
+    )
+    if new:
+        _derive(call)
+        call.save()
+        _alerts_update(call, event)
+        if call.state == CallState.ENDED and call.direction == Direction.OUTBOUND:
+            _missed_calls_called_back(call)
+    if call.blocked and event.event == "newCall":
+        return {"action": "reject", "reason": "busy"}
+    return {}
+
+
+def _missed_calls_called_back(call: Call) -> None:
+    if call.number_e164:
+        Call.objects.filter(
+            direction=Direction.INBOUND, state=CallState.MISSED, number_e164=call.number_e164,
+            callback_done_at=None, started_at__lt=call.started_at,
+        ).update(callback_done_at=call.ended_at or timezone.now())
+
+
+@transaction.atomic
+def outbound_call_log(*, actor: User, customer: Customer, number: str) -> Call:
+    """A click on a customer's tel: link: the dialled call enters the call log."""
+    parsed = phone_parse_or_none(number)
+    if parsed is None:
+        raise ValidationError({"number": _("This is not a phone number.")})
+    return Call.objects.create(
+        call_id=f"click-{uuid.uuid4().hex}", direction=Direction.OUTBOUND,
+        state=CallState.DIALLED, number_raw=number[:64], number_e164=parsed.e164,
+        agent=actor, customer=customer, match_count=1, started_at=timezone.now(),
+    )
+
+
+@transaction.atomic
+def call_contact_log(
+    *, actor: User, call: Call, outcome: str, reason: str, body: str
+) -> Note:
+    """The agent's few seconds after a call: outcome, reason, notes → the timeline."""
+    call = Call.objects.select_for_update().get(pk=call.pk)
+    if call.customer_id is None:
+        raise ValidationError(_("Choose or create the customer before logging the call."))
+    if call.note_id:
+        raise ValidationError(_("This call has already been logged."))
+    note = customer_services.note_add(
+        actor=actor, customer=call.customer, contact=call.contact, kind=NoteKind.CALL,
+        outcome=outcome, reason=reason, body=body,
+    )
+    call.note = note
+    if call.direction == Direction.INBOUND and call.state == CallState.MISSED:
+        call.callback_done_at = timezone.now()
+    call.save(update_fields=["note", "callback_done_at"])
+    return note
+
+
+@transaction.atomic
+def call_identify(*, call: Call, customer: Customer) -> Call:
+    """With several matches, the agent says which customer is calling."""
+    call.customer = customer
+    call.contact = None
+    call.save(update_fields=["customer", "contact"])
+    return call
+
+
+@transaction.atomic
+def call_alert_dismiss(*, alert: CallAlert) -> None:
+    if alert.dismissed_at is None:
+        alert.dismissed_at = timezone.now()
+        alert.save(update_fields=["dismissed_at"])
+
+
+@transaction.atomic
+def callback_done(*, call: Call) -> None:
+    Call.objects.filter(pk=call.pk, callback_done_at=None).update(
+        callback_done_at=timezone.now()
+    )
+
+
+@transaction.atomic
+def number_block(*, actor: User, number: str, reason: str = "") -> BlockedNumber:
+    parsed = phone_parse_or_none(number)
+    if parsed is None:
+        raise ValidationError({"number": _("This is not a phone number.")})
+    blocked, _created = BlockedNumber.objects.get_or_create(
+        e164=parsed.e164, defaults={"reason": reason.strip()[:200], "created_by": actor}
+    )
+    return blocked
