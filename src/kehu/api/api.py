@@ -6,17 +6,19 @@ from ninja.security import django_auth
 
 from kehu.api.auth import TokenAuth
 from kehu.customers.api import router as customers_router
+from kehu.telephony.api import router as telephony_router
 
 api = NinjaAPI(
     title="kehu API",
     version="1",
-    description="Customers and contacts. Authenticate with `Authorization: Bearer <token>` "
+    description="Customers, contacts, calls and caller lookup. Authenticate with `Authorization: Bearer <token>` "
     "(create tokens under Account → API tokens) or a signed-in session.",
     auth=[TokenAuth(), django_auth],
     docs_decorator=login_required,
     urls_namespace="api",
 )
 api.add_router("/", customers_router)
+api.add_router("/", telephony_router)
 
 
 @api.exception_handler(PermissionDenied)

@@ -1,9 +1,10 @@
 """Who is calling, and what the agent needs to see before saying hello."""
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from django.db.models import Max, QuerySet
+from django.db.models import Max, Q, QuerySet
+from django.utils import timezone
 
 from kehu.customers.models import Contact, Customer, Note, Phone
 from kehu.telephony.models import Call, CallAlert, CallState, Direction
@@ -44,10 +45,19 @@ def caller_matches(*, e164: str) -> list[CallerMatch]:
                   reverse=True)
 
 
+# A panel stays up after its call ends for this long (to log the call), unless closed.
+PANEL_AFTER_CALL = timedelta(minutes=15)
+# A call without a hang-up event for this long is taken as lost by the telephony system.
+PANEL_MAX_AGE = timedelta(hours=4)
+
+
 def alert_current(*, user) -> CallAlert | None:
-    """The call panel the user should see now: their newest undismissed alert."""
+    """The call panel the user should see now: their newest open alert of a live call."""
+    now = timezone.now()
     return (
-        CallAlert.objects.filter(user=user, dismissed_at=None)
+        CallAlert.objects.filter(user=user, dismissed_at=None,
+                                 call__started_at__gte=now - PANEL_MAX_AGE)
+        .filter(Q(call__ended_at=None) | Q(call__ended_at__gte=now - PANEL_AFTER_CALL))
         .select_related("call")
         .order_by("-id")
         .first()
