@@ -40,8 +40,9 @@ def test_the_test_database_is_utf8(db):
 
 def test_the_parser_reads_each_cjk_token_as_one_word(db):
     document = search_document(["张伟明", "杭州西湖茶业", "王 건국 ｱｲ"])
-    tokens = _all("SELECT alias, token FROM ts_debug('simple', %s) WHERE alias <> 'blank'",
-                  [document])
+    tokens = _all(
+        "SELECT alias, token FROM ts_debug('simple', %s) WHERE alias <> 'blank'", [document]
+    )
     assert [token for _alias, token in tokens] == document.split(" ")
     assert {alias for alias, _token in tokens} == {"word"}
 

@@ -30,12 +30,21 @@ def _organisation(actor) -> Customer:
         needs="中秋节前备货两百盒",
     )
     services.contact_create(
-        actor=actor, organisation=customer, name="王建国", title="采购总监",
-        decision_role="decision", style="eagle", phones=["139 1000 2000"],
+        actor=actor,
+        organisation=customer,
+        name="王建国",
+        title="采购总监",
+        decision_role="decision",
+        style="eagle",
+        phones=["139 1000 2000"],
     )
     services.contact_create(
-        actor=actor, organisation=customer, name="李小红", title="前台",
-        decision_role="operational", style="dove",
+        actor=actor,
+        organisation=customer,
+        name="李小红",
+        title="前台",
+        decision_role="operational",
+        style="dove",
     )
     return customer
 
@@ -224,7 +233,9 @@ def _run_queued_import(huey, job_id: int) -> None:
     huey.execute(found)
 
 
-def test_supervisor_imports_a_csv_file_and_reads_the_report(page, supervisor, worker_queue, tmp_path):
+def test_supervisor_imports_a_csv_file_and_reads_the_report(
+    page, supervisor, worker_queue, tmp_path
+):
     csv_file = tmp_path / "客户名单.csv"
     csv_file.write_text(
         "外部编号,类型,名称,电话,常购\n"
@@ -270,4 +281,3 @@ def test_supervisor_imports_a_csv_file_and_reads_the_report(page, supervisor, wo
     page.get_by_role("link", name="Customers", exact=True).click()
     page.get_by_role("searchbox", name="Search customers").fill("宁波港")
     expect(page.locator("#results").get_by_role("link", name="宁波港物流有限公司")).to_be_visible()
-

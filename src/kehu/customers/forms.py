@@ -1,6 +1,7 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from kehu.customers.choices import ContactOutcome, ContactReason, NoteKind
 from kehu.customers.models import Contact, Customer
 from kehu.users.models import User
 from kehu.users.roles import Role
@@ -102,14 +103,17 @@ class ContactForm(forms.ModelForm):
 
 
 class NoteForm(forms.Form):
-    kind = forms.ChoiceField(label=_("Kind"), choices=[])
-    body = forms.CharField(label=_("Note"), widget=forms.Textarea(attrs={"rows": 2}), max_length=5000)
+    """A note, or a contact logged in a few seconds: kind, outcome, reason, a few words."""
 
-    def __init__(self, *args, **kwargs):
-        from kehu.customers.choices import NoteKind
-
-        super().__init__(*args, **kwargs)
-        self.fields["kind"].choices = NoteKind.choices
+    kind = forms.ChoiceField(label=_("Kind"), choices=NoteKind.choices)
+    outcome = forms.ChoiceField(
+        label=_("Outcome"), required=False, choices=[("", _("Outcome…")), *ContactOutcome.choices]
+    )
+    reason = forms.ChoiceField(
+        label=_("Reason"), required=False, choices=[("", _("Reason…")), *ContactReason.choices]
+    )
+    body = forms.CharField(label=_("Note"), required=False, max_length=5000,
+                           widget=forms.Textarea(attrs={"rows": 2}))
 
 
 class MergeForm(forms.Form):

@@ -129,8 +129,7 @@ def note_add(request, pk: int):
     form = NoteForm(request.POST)
     if form.is_valid():
         try:
-            services.note_add(actor=request.user, customer=customer,
-                              body=form.cleaned_data["body"], kind=form.cleaned_data["kind"])
+            services.note_add(actor=request.user, customer=customer, **form.cleaned_data)
         except ValidationError as error:
             apply_service_errors(form, error)
         else:
