@@ -131,6 +131,21 @@ def test_import_of_an_unreadable_file_says_why(tmp_path, name, data, message):
     assert message in result.output
 
 
+def test_import_as_an_unknown_user_is_refused(tmp_path):
+    path = tmp_path / "in.csv"
+    path.write_bytes(CSV_TEXT.encode())
+    result = kehu("import", path, "--user", "nobody")
+    assert result.exit_code == 2
+    assert "nobody" in result.output
+    assert not Customer.objects.exists()
+
+
+def test_demo_needs_at_least_one_customer(data_dir):
+    result = runner.invoke(app, ["demo", "--customers", "0"])
+    assert result.exit_code == 2
+    assert not Customer.objects.exists()
+
+
 def test_import_of_a_missing_file_is_refused(tmp_path):
     result = kehu("import", tmp_path / "missing.csv")
     assert result.exit_code != 0
@@ -273,7 +288,8 @@ def test_demo_into_a_new_database_with_an_old_data_directory(data_dir):
 
 
 def test_the_installed_command_runs_on_a_fresh_data_directory(tmp_path):
-    """The real entry point as a user runs it: a new SQLite archive in an empty directory."""
+    """The real entry point as a user runs it, in an empty data directory: whichever
+    command comes first (here createuser, then import) finds the archive ready."""
     import os
     import subprocess
     import sys
@@ -285,14 +301,17 @@ def test_the_installed_command_runs_on_a_fresh_data_directory(tmp_path):
         if not k.startswith("KEHU_") and k != "DJANGO_SETTINGS_MODULE"
     }
     env["KEHU_DATA_DIR"] = str(tmp_path)
-    run = subprocess.run(
-        [Path(sys.executable).parent / "kehu", "demo", "--customers", "3"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert run.returncode == 0, run.stderr
-    assert "Created 3 customers" in run.stdout
+    command = Path(sys.executable).parent / "kehu"
+
+    def run(*args):
+        return subprocess.run(
+            [command, *map(str, args)], env=env, capture_output=True, text=True, timeout=300
+        )
+
+    result = run("createuser", "wang", "--role", "admin", "--password", "a-long-passphrase-1")
+    assert result.returncode == 0, result.stdout + result.stderr
     assert (tmp_path / "kehu.sqlite3").exists()
-    assert (tmp_path / "demo-login.txt").read_text().split()[1] in run.stdout
+    (tmp_path / "in.csv").write_bytes(CSV_TEXT.encode("gb18030"))
+    result = run("import", tmp_path / "in.csv", "--user", "wang")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "created: 2" in result.stdout

@@ -30,6 +30,11 @@ def _manage(*args: str) -> None:
     call_command(*args)
 
 
+def _migrate() -> None:
+    """Brings the schema up to date, so any command works on a fresh data directory."""
+    _manage("migrate", "--no-input", "-v", "0")
+
+
 class What(str, Enum):
     customers = "customers"
     contacts = "contacts"
@@ -91,7 +96,7 @@ def serve(
 
 @app.command()
 def demo(
-    customers: int = typer.Option(300, help="How many customers to create."),
+    customers: int = typer.Option(300, min=1, help="How many customers to create."),
     seed: int = typer.Option(2026, help="Random seed: the same seed gives the same data."),
 ) -> None:
     """Load coherent zh_CN demo data: organisations with contacts, individuals, notes."""
@@ -131,7 +136,11 @@ def import_(
     from kehu.customers.transfer import ImportFileError, import_file
     from kehu.users.models import User
 
+    _migrate()
     actor = User.objects.filter(username=user).first() if user else None
+    if user and actor is None:
+        console.print(f"[red]No user {user!r}.[/]")
+        raise typer.Exit(2)
     try:
         with _progress() as progress:
             task = progress.add_task(f"import {path.name}", total=None)
@@ -169,6 +178,7 @@ def export(
     """Export customers or contacts as CSV or Excel."""
     from kehu.customers.transfer import export_csv, export_xlsx
 
+    _migrate()
     with path.open("wb") as out:
         if path.suffix.lower() == ".xlsx":
             export_xlsx(out, what=what.value)
@@ -191,6 +201,7 @@ def createuser(
     from kehu.users.roles import Role
     from kehu.users.services import user_create
 
+    _migrate()
     try:
         Role(role)
         validate_password(password)

@@ -1,7 +1,9 @@
 """The REST API: bearer tokens, roles, customers and contacts, validation, the schema."""
 
 import pytest
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 
 from kehu.customers import services
 from kehu.customers.models import Change, Contact, Customer, Email, Phone
@@ -354,6 +356,16 @@ def test_contact_with_bad_input_is_422_and_writes_nothing(api, haier, payload, f
     assert counts() == before
 
 
+def test_no_contacts_for_a_merged_organisation(api, agent, supervisor, haier):
+    survivor = services.customer_create(actor=agent, kind="organisation", name="海尔集团")
+    services.customer_merge(actor=supervisor, survivor=survivor, duplicate=haier)
+    response = post(api, f"{API}/customers/{haier.pk}/contacts", {"name": "赵六"})
+    assert response.status_code == 422
+    assert not Contact.objects.filter(name="赵六").exists()
+    found = api.get(f"{API}/customers", {"q": "青岛海尔"}).json()["items"]
+    assert found == []
+
+
 def test_contacts_only_for_organisations(api, zhang):
     response = post(api, f"{API}/customers/{zhang.pk}/contacts", {"name": "张太太"})
     assert response.status_code == 422
@@ -384,3 +396,25 @@ def test_openapi_schema_requires_login_and_lists_the_endpoints(agent_client):
     assert set(paths["/api/contacts/{contact_id}"]) == {"get", "patch"}
     assert "bearer" in str(schema["components"]["securitySchemes"]).lower()
     assert agent_client.get(f"{API}/docs").status_code == 200
+
+
+def test_list_makes_a_fixed_number_of_queries(api, agent, django_assert_max_num_queries):
+    def fill(start, count):
+        for i in range(start, start + count):
+            org = services.customer_create(
+                actor=agent,
+                kind="organisation",
+                name=f"公司{i}",
+                phones=[f"138{i:08d}"],
+                emails=[f"c{i}@example.com"],
+                tags=["VIP"],
+                addresses=["北京"],
+            )
+            services.contact_create(actor=agent, organisation=org, name=f"联系人{i}")
+
+    fill(0, 2)
+    with CaptureQueriesContext(connection) as few:
+        assert len(api.get(f"{API}/customers", {"q": "公司"}).json()["items"]) == 4
+    fill(2, 23)
+    with django_assert_max_num_queries(len(few)):
+        assert len(api.get(f"{API}/customers", {"q": "公司"}).json()["items"]) == 25

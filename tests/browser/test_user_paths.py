@@ -131,7 +131,7 @@ def test_note_appears_on_the_timeline_without_reloading(page, agent):
     expect(timeline).to_contain_text("Nothing on the timeline yet.")
     mark_document(page)
 
-    timeline.get_by_role("combobox").select_option("call")
+    timeline.get_by_role("combobox", name="Kind", exact=True).select_option("call")
     timeline.get_by_role("textbox", name="Note").fill("来电询问发票，已答应周五前寄出")
     timeline.get_by_role("button", name="Add").click()
 

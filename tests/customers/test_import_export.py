@@ -428,6 +428,14 @@ def test_import_by_a_merged_customers_external_id_lands_on_the_survivor(agent, s
     survivor.refresh_from_db()
     assert survivor.usual == "无糖豆浆"
     assert Customer.objects.filter(merged_into=None).count() == 3
+    # ...and importing that file once more changes nothing, the survivor included.
+    before = counts()
+    long_ago = datetime.datetime(2020, 1, 1, tzinfo=datetime.UTC)
+    Customer.objects.update(updated_at=long_ago)
+    report = import_file(name="x.csv", data=csv_bytes([HEADER, *changed]))
+    assert (report.created, report.updated, report.unchanged) == (0, 0, 3)
+    assert counts() == before
+    assert Customer.objects.get(pk=survivor.pk).updated_at == long_ago
 
 
 # ---------------------------------------------------------------- contacts

@@ -276,3 +276,30 @@ def test_agent_and_analyst_may_not_merge(agent, agent_client, analyst_client):
         response = client.post(url, {"duplicate": duplicate.number, "confirm": "1"})
         assert response.status_code == 403
     assert Customer.objects.get(pk=duplicate.pk).merged_into is None
+
+
+def test_a_merged_customer_takes_no_new_contacts_or_notes(agent, supervisor, pair):
+    survivor, duplicate = pair
+    services.customer_merge(actor=supervisor, survivor=survivor, duplicate=duplicate)
+    duplicate.refresh_from_db()
+    with pytest.raises(ValidationError):
+        services.contact_create(actor=agent, organisation=duplicate, name="赵六")
+    with pytest.raises(ValidationError):
+        services.note_add(actor=agent, customer=duplicate, body="迟到的笔记")
+    assert not Contact.objects.filter(organisation=duplicate).exists()
+    assert not Note.objects.filter(customer=duplicate).exists()
+    hits = selectors.customer_search(query="青岛海尔集团有限公司").hits
+    assert duplicate.pk not in {h.customer.pk for h in hits}
+
+
+def test_history_page_shows_merges_and_two_character_names_whole(
+    agent, supervisor, supervisor_client
+):
+    survivor = org(agent, name="海尔")
+    services.contact_create(actor=agent, organisation=survivor, name="王总")
+    duplicate = person(agent, name="张三")
+    services.customer_merge(actor=supervisor, survivor=survivor, duplicate=duplicate)
+    page = supervisor_client.get(reverse("customers:history", args=[survivor.pk]))
+    text = page.content.decode()
+    assert "张三" in text and "王总" in text and duplicate.number in text
+    assert "张 → 三" not in text and "王 → 总" not in text

@@ -411,3 +411,19 @@ def test_empty_or_unknown_notes_are_refused(agent):
     with pytest.raises(ValidationError):
         services.note_add(actor=agent, customer=customer, body="hi", kind="fax")
     assert not Note.objects.exists()
+
+
+def test_an_organisation_with_contacts_cannot_become_an_individual(agent):
+    org = organisation(agent)
+    services.contact_create(actor=agent, organisation=org, name="王总")
+    before = counts()
+    with pytest.raises(ValidationError) as error:
+        services.customer_update(actor=agent, customer=org, kind="individual")
+    assert "kind" in error.value.message_dict
+    assert counts() == before
+    org.refresh_from_db()
+    assert org.kind == "organisation"
+    empty = organisation(agent, name="空壳公司")
+    services.customer_update(actor=agent, customer=empty, kind="individual")
+    empty.refresh_from_db()
+    assert empty.kind == "individual"

@@ -100,6 +100,11 @@ def _customer_validate(customer: Customer) -> None:
         raise ValidationError({"lost_reason": _("Say why the customer was lost.")})
     if customer.status != CustomerStatus.LOST:
         customer.lost_reason = ""
+    if (customer.pk and customer.kind != CustomerKind.ORGANISATION
+            and customer.contacts.exists()):
+        raise ValidationError(
+            {"kind": _("An organisation with contacts cannot become an individual.")}
+        )
     customer.full_clean(exclude=["number", "tags"] if not customer.number else ["tags"])
 
 
@@ -266,6 +271,8 @@ def _contact_validate(contact: Contact) -> None:
     name_check(contact.name)
     if contact.organisation.kind != CustomerKind.ORGANISATION:
         raise ValidationError(_("Only organisations have contacts."))
+    if contact.organisation.merged_into_id:
+        raise ValidationError(_("This customer was merged into another and can no longer change."))
     contact.full_clean()
 
 
@@ -332,6 +339,8 @@ def note_add(
                 author=actor, outcome=outcome, reason=reason)
     if not note.body and not note.outcome:
         raise ValidationError({"body": _("Write something first.")})
+    if customer.merged_into_id:
+        raise ValidationError(_("This customer was merged into another and can no longer change."))
     note.full_clean(exclude=["author", "contact"])
     note.save()
     return note

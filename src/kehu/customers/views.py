@@ -117,9 +117,27 @@ def customer_edit(request, pk: int):
 @require(Capability.CUSTOMER_VIEW)
 def customer_history(request, pk: int):
     customer = get_object_or_404(Customer, pk=pk)
-    return render(request, "customers/history.html", {
-        "customer": customer, "changes": selectors.customer_history(customer=customer),
-    })
+    changes = selectors.customer_history(customer=customer)
+    for change in changes:
+        change.rows = _change_rows(change.fields)
+    return render(request, "customers/history.html", {"customer": customer, "changes": changes})
+
+
+def _history_text(value) -> str:
+    if isinstance(value, list):
+        return "; ".join(_history_text(v) for v in value)
+    return "" if value is None else str(value)
+
+
+def _change_rows(fields: dict) -> list[tuple[str, str, str, bool]]:
+    """(field, before, after, is_edit): edits are [before, after] pairs; other details
+    (a merged number, a contact's name) are plain values, however long."""
+    return [
+        (field, _history_text(value[0]), _history_text(value[1]), True)
+        if isinstance(value, list) and len(value) == 2
+        else (field, _history_text(value), "", False)
+        for field, value in fields.items()
+    ]
 
 
 @require_POST

@@ -3,7 +3,7 @@
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from django.db.models import Max, Q, QuerySet
+from django.db.models import F, Max, Q, QuerySet
 from django.utils import timezone
 
 from kehu.customers.models import Contact, Customer, Note, Phone
@@ -51,17 +51,26 @@ PANEL_AFTER_CALL = timedelta(minutes=15)
 PANEL_MAX_AGE = timedelta(hours=4)
 
 
-def alert_current(*, user) -> CallAlert | None:
-    """The call panel the user should see now: their newest open alert of a live call."""
+def alerts_open(*, user=None) -> QuerySet[CallAlert]:
+    """Panels to show: not closed by their agent, of a call that is ringing, or that
+    this agent answered (or an agent kehu does not know), and not long over. A missed
+    call, or one another agent took, shows nobody a panel."""
     now = timezone.now()
-    return (
-        CallAlert.objects.filter(user=user, dismissed_at=None,
-                                 call__started_at__gte=now - PANEL_MAX_AGE)
+    alerts = (
+        CallAlert.objects.filter(dismissed_at=None, call__started_at__gte=now - PANEL_MAX_AGE)
         .filter(Q(call__ended_at=None) | Q(call__ended_at__gte=now - PANEL_AFTER_CALL))
-        .select_related("call")
-        .order_by("-id")
-        .first()
+        .filter(
+            Q(call__state=CallState.RINGING)
+            | Q(call__state__in=(CallState.ANSWERED, CallState.ENDED))
+            & (Q(call__agent=None) | Q(call__agent=F("user")))
+        )
     )
+    return alerts.filter(user=user) if user is not None else alerts
+
+
+def alert_current(*, user) -> CallAlert | None:
+    """The call panel the user should see now: their newest open alert."""
+    return alerts_open(user=user).select_related("call").order_by("-id").first()
 
 
 def customer_recent_contacts(*, customer: Customer, limit: int = 3) -> list[Note]:

@@ -6,6 +6,7 @@ far, so the call log ends up the same whatever the order of arrival.
 """
 
 import hmac
+import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -104,7 +105,7 @@ def _users_named(names) -> list[User]:
     )
 
 
-def _derive(call: Call) -> None:
+def _derive(call: Call, timing: dict | None = None) -> None:
     events = {e.event: e for e in call.events.all()}
     new_call, answer, hangup = (events.get(name) for name in EVENTS)
     described = new_call or answer or hangup
@@ -135,6 +136,7 @@ def _derive(call: Call) -> None:
         named = _users_named(new_call.payload.get("user", []))
         call.agent = named[0] if named else call.agent
 
+    match_started = time.perf_counter()
     parsed = phone_parse_or_none(call.number_raw)
     e164 = parsed.e164 if parsed else ""
     if e164 != call.number_e164 or (e164 and not call.match_count and not call.customer_id):
@@ -145,26 +147,31 @@ def _derive(call: Call) -> None:
         call.customer = matches[0].customer if len(customers) == 1 else None
         call.contact = matches[0].contact if len(matches) == 1 else None
     call.blocked = bool(e164) and BlockedNumber.objects.filter(e164=e164).exists()
+    if timing is not None:
+        timing["match"] = time.perf_counter() - match_started
 
 
-def _alerts_update(call: Call, event: CtiEvent) -> None:
+def _alerts_update(call: Call) -> None:
+    """Makes sure everyone the call rang for, and whoever answered it, has a panel.
+
+    Whether a panel is open is derived from the call at read time
+    (selectors.alerts_open): ringing calls for all of them, answered calls for the
+    agent who took them, missed calls for nobody. So events in any order leave the
+    same panels, and only the agent's own "close" is stored (dismissed_at).
+    """
     if call.blocked:
         return
-    if event.event == "newCall":
-        users = _users_named(event.users)
-        if not users and call.direction == Direction.INBOUND:
-            # No agent named: the call rings the whole agent group.
-            users = list(User.objects.filter(is_active=True, role=Role.AGENT))
-        for user in users:
-            CallAlert.objects.get_or_create(call=call, user=user)
-    elif event.event == "answer" and call.agent_id:
-        CallAlert.objects.get_or_create(call=call, user=call.agent)
-        # Answered by one agent: the panel closes for the others it rang for.
-        call.alerts.exclude(user=call.agent).filter(dismissed_at=None).update(
-            dismissed_at=timezone.now()
-        )
-    elif event.event == "hangup" and call.state == CallState.MISSED:
-        call.alerts.filter(dismissed_at=None).update(dismissed_at=timezone.now())
+    new_call = next((e for e in call.events.all() if e.event == "newCall"), None)
+    named = [n for n in new_call.payload.get("user", []) if n.strip()] if new_call else []
+    users = _users_named(named)
+    if new_call and not named and call.direction == Direction.INBOUND:
+        # No agent named: the call rings the whole agent group. (Agents named but
+        # unknown to kehu ring nobody here: the call is not ringing for the others.)
+        users = list(User.objects.filter(is_active=True, role=Role.AGENT))
+    if call.agent_id and call.state in (CallState.ANSWERED, CallState.ENDED):
+        users.append(call.agent)
+    for user in {u.pk: u for u in users}.values():
+        CallAlert.objects.get_or_create(call=call, user=user)
 
 
 def _click_to_call_adopt(*, integration: CtiIntegration, event: CtiEvent) -> None:
@@ -190,8 +197,12 @@ def _click_to_call_adopt(*, integration: CtiIntegration, event: CtiEvent) -> Non
 
 
 @transaction.atomic
-def cti_event_record(*, integration: CtiIntegration, event: CtiEvent) -> dict:
-    """Stores one event and answers the telephony system (Zammad's reply shape)."""
+def cti_event_record(*, integration: CtiIntegration, event: CtiEvent,
+                     timing: dict | None = None) -> dict:
+    """Stores one event and answers the telephony system (Zammad's reply shape).
+
+    `timing`, when given, receives the seconds the caller match took ("match").
+    """
     event.validate()
     received_at = event.occurred_at or timezone.now()
     payload = {
@@ -209,9 +220,9 @@ def cti_event_record(*, integration: CtiIntegration, event: CtiEvent) -> dict:
         defaults={"payload": payload, "received_at": received_at},
     )
     if new:
-        _derive(call)
+        _derive(call, timing)
         call.save()
-        _alerts_update(call, event)
+        _alerts_update(call)
         if call.state == CallState.ENDED and call.direction == Direction.OUTBOUND:
             _missed_calls_called_back(call)
     if call.blocked and event.event == "newCall":

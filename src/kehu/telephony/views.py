@@ -1,4 +1,5 @@
 import json
+import time
 from datetime import UTC, datetime
 
 from django import forms
@@ -61,16 +62,27 @@ def _event_from_request(request) -> services.CtiEvent:
 @login_not_required
 @require_POST
 def cti_webhook(request, token: str):
-    """Zammad-compatible generic CTI endpoint: POST /cti/<token> with form or JSON fields."""
+    """Zammad-compatible generic CTI endpoint: POST /cti/<token> with form or JSON fields.
+
+    The answer's Server-Timing header tells how long the caller match ("match") and
+    the whole event ("cti", including the wait for the database) took, in milliseconds.
+    """
+    started = time.perf_counter()
     integration = services.integration_authenticate(token=token)
     if integration is None:
         return JsonResponse({"error": "invalid token"}, status=401)
+    timing: dict[str, float] = {}
     try:
         event = _event_from_request(request)
-        answer = services.cti_event_record(integration=integration, event=event)
+        answer = services.cti_event_record(integration=integration, event=event,
+                                           timing=timing)
     except ValidationError as error:
         return JsonResponse({"error": " ".join(error.messages)}, status=400)
-    return JsonResponse(answer)
+    response = JsonResponse(answer)
+    timing["cti"] = time.perf_counter() - started
+    response["Server-Timing"] = ", ".join(
+        f"{name};dur={seconds * 1000:.2f}" for name, seconds in timing.items())
+    return response
 
 
 class CallLogForm(forms.Form):
