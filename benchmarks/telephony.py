@@ -109,6 +109,10 @@ def build(args, directory: Path) -> dict:
     marker = directory / "loaded.json"
     if marker.exists() and not args.rebuild:
         setup_django(directory)
+        from django.core.management import call_command
+
+        call_command("migrate", verbosity=0)  # as `kehu serve` does on every start
+        call_command("collectstatic", "--no-input", verbosity=0)
         return json.loads(marker.read_text())
     if directory.exists():
         shutil.rmtree(directory)
@@ -354,6 +358,20 @@ class Server:
                     raise SystemExit(f"gunicorn did not start; see {directory}/gunicorn.log")
                 time.sleep(0.2)
 
+    def cpu_seconds(self) -> float:
+        """User + system CPU time of gunicorn's master and workers so far."""
+        total = 0.0
+        tick = os.sysconf("SC_CLK_TCK")
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            try:
+                fields = stat.read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            # fields[2] is the process group (the server runs in its own session)
+            if int(fields[2]) == self.process.pid:
+                total += (int(fields[11]) + int(fields[12])) / tick
+        return total
+
     def stop(self) -> None:
         if self.process.poll() is None:
             os.killpg(self.process.pid, signal.SIGTERM)
@@ -488,8 +506,10 @@ def load_benchmark(args, server: Server, known: list[dict], token: str) -> dict:
         wrk_run(server, data_dir(args.customers) / "wrk-warmup", warm,
                 connections=args.connections, duration=args.warmup, token=token)
     plan = call_plan(calls, known, rng, "run")
+    cpu_before = server.cpu_seconds()
     run = wrk_run(server, data_dir(args.customers) / "wrk", plan,
                   connections=args.connections, duration=args.duration, token=token)
+    cpu = server.cpu_seconds() - cpu_before
     summary, results = run["summary"], run["results"]
     seconds = summary["duration_us"] / 1e6
     rate = summary["requests"] / seconds
@@ -501,6 +521,9 @@ def load_benchmark(args, server: Server, known: list[dict], token: str) -> dict:
           f"({args.connections} connections; statuses "
           f"{dict(sorted(statuses.items()))}; socket errors {int(summary['errors'])}"
           f"{'; EVENTS REPEATED ' + str(run['wrapped']) if run['wrapped'] else ''})")
+    print(f"  server CPU: {cpu:.1f} s = {cpu * 1000 / summary['requests']:.2f} ms per event, "
+          f"{summary['requests'] / cpu:,.0f} events per CPU-second (load average during the "
+          f"run {os.getloadavg()[0]:.1f} on {os.cpu_count()} cpus)")
     kinds = Counter(r[0].split(":")[0] for r in results)
     print("  mix: " + ", ".join(f"{k} {v:,}" for k, v in sorted(kinds.items())) +
           f"; rejected (blocked) {sum(r[4] for r in results)}")
@@ -517,7 +540,8 @@ def load_benchmark(args, server: Server, known: list[dict], token: str) -> dict:
     print_line("  newCall total", [r[3] for r in results
                                    if r[3] is not None and r[0].endswith("newCall")])
     correctness(plan, results)
-    return {"rate": rate, "match": match, "total": percentiles(totals)}
+    return {"rate": rate, "match": match, "total": percentiles(totals),
+            "cpu_rate": summary["requests"] / cpu}
 
 
 def print_line(label: str, values: list[float]) -> None:

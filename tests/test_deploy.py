@@ -8,7 +8,11 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def _check_deploy(tmp_path, **env) -> subprocess.CompletedProcess:
-    environment = {k: v for k, v in os.environ.items() if not k.startswith("KEHU_")}
+    # A clean environment: only what the deploy check itself should see.
+    environment = {
+        k: v for k, v in os.environ.items()
+        if not k.startswith(("KEHU_", "DJANGO_"))
+    }
     environment |= {"KEHU_DATA_DIR": str(tmp_path), **env}
     return subprocess.run(
         [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],

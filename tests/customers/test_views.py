@@ -12,6 +12,7 @@ from openpyxl import load_workbook
 
 from kehu.customers import services
 from kehu.customers.models import Change, Contact, Customer, ImportJob, Note
+from kehu.customers.tasks import import_job_run
 
 
 @pytest.fixture
@@ -57,7 +58,14 @@ def haier(agent):
 
 
 @pytest.fixture
-def huey_immediate():
+def data_dir(settings, tmp_path):
+    """Uploads wait in a directory of the test's own."""
+    settings.DATA_DIR = tmp_path
+    return tmp_path
+
+
+@pytest.fixture
+def huey_immediate(data_dir):
     """Background tasks run at once, inside the request, on the test database."""
     from huey.contrib.djhuey import HUEY
 
@@ -65,6 +73,18 @@ def huey_immediate():
     HUEY.immediate = True
     yield HUEY
     HUEY.immediate = previous
+
+
+@pytest.fixture
+def huey_queue(data_dir):
+    """A real queue, in memory: tasks wait until the test plays the worker."""
+    from huey.contrib.djhuey import HUEY
+    from huey.storage import MemoryStorage
+
+    previous = HUEY.storage
+    HUEY.storage = MemoryStorage(HUEY.name)
+    yield HUEY
+    HUEY.storage = previous
 
 
 def page_urls(customer: Customer, contact: Contact | None = None) -> list[str]:
@@ -478,7 +498,7 @@ def _upload(client, data: bytes, name="customers.csv", **fields):
 
 
 def test_web_import_queues_a_job_that_ends_with_a_report(
-    supervisor, supervisor_client, huey_immediate, settings
+    supervisor, supervisor_client, huey_immediate, data_dir
 ):
     assert supervisor_client.get(reverse("customers:import")).status_code == 200
     response = _upload(supervisor_client, CSV.encode("gb18030"))
@@ -491,7 +511,7 @@ def test_web_import_queues_a_job_that_ends_with_a_report(
     assert (job.report["created"], job.report["total"]) == (3, 3)
     assert set(Customer.objects.values_list("name", flat=True)) == {"李娜", "张伟明", "青岛海尔"}
     assert Change.objects.filter(action="imported", actor=supervisor).count() == 3
-    assert not list((settings.DATA_DIR / "imports").glob("*"))  # the upload is cleaned up
+    assert not list((data_dir / "imports").glob("*"))  # the upload is cleaned up
 
     page = supervisor_client.get(response.url).content.decode()
     assert "Imported" in page and "Created: 3" in page
@@ -504,6 +524,27 @@ def test_web_import_queues_a_job_that_ends_with_a_report(
     _upload(supervisor_client, CSV.encode("gb18030"))
     again = ImportJob.objects.latest("id")
     assert (again.status, again.report["unchanged"], again.report["created"]) == ("done", 3, 0)
+
+
+def test_web_import_waits_in_the_queue_until_a_worker_runs_it(supervisor_client, huey_queue):
+    response = _upload(supervisor_client, CSV.encode())
+    job = ImportJob.objects.get()
+    assert job.status == ImportJob.Status.QUEUED
+    assert huey_queue.pending_count() == 1
+    assert not Customer.objects.exists()
+    waiting = supervisor_client.get(response.url, HTTP_HX_REQUEST="true").content.decode()
+    assert "Waiting" in waiting and 'hx-trigger="every 1s"' in waiting
+
+    # What the worker process does, less its closing of database connections (which
+    # would close the test's transaction): the queued task's own function, run here.
+    task = huey_queue.dequeue()
+    assert task.args == (job.pk,)
+    import_job_run.call_local(*task.args)
+    job.refresh_from_db()
+    assert job.status == ImportJob.Status.DONE
+    assert Customer.objects.count() == 3
+    done = supervisor_client.get(response.url, HTTP_HX_REQUEST="true").content.decode()
+    assert "Created: 3" in done and "hx-trigger" not in done
 
 
 def test_web_import_of_a_bad_file_reports_rows_and_writes_nothing(

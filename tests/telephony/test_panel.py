@@ -379,3 +379,36 @@ def test_only_the_same_agent_and_number_within_two_minutes_join(webhook, cti_tok
     clicked.refresh_from_db()
     assert clicked.state == CallState.DIALLED and clicked.call_id.startswith("click-")
     assert Call.objects.count() == 4
+
+
+def test_a_blocked_numbers_missed_call_is_no_callback(webhook, cti_token, zhang, supervisor,
+                                                      agent_client):
+    from kehu.telephony import services
+
+    services.number_block(actor=supervisor, number="13800138000", reason="harassment")
+    call = miss(webhook, cti_token, "m1")
+    assert (call.blocked, call.state, call.customer) == (True, CallState.MISSED, zhang)
+    assert "张伟明" not in callbacks_page(agent_client)
+
+
+def test_calls_follow_a_merged_customer_to_the_survivor(webhook, cti_token, zhang, agent,
+                                                        supervisor, agent_client):
+    duplicate = customer_services.customer_create(actor=agent, kind="individual",
+                                                  name="张伟明（重复）", phones=["139 0000 1111"])
+    missed = miss(webhook, cti_token, "m1", number="13900001111")
+    answered = ring(webhook, cti_token, "a1", from_="13900001111", user=["agent"])
+    post_event(webhook, cti_token, event="answer", callId="a1", user="agent",
+               from_="13900001111", direction="in")
+    assert missed.customer == answered.customer == duplicate
+
+    customer_services.customer_merge(actor=supervisor, survivor=zhang, duplicate=duplicate)
+    missed.refresh_from_db()
+    answered.refresh_from_db()
+    assert missed.customer == answered.customer == zhang
+    callbacks = callbacks_page(agent_client)
+    assert f'href="/customers/{zhang.pk}/"' in callbacks
+    assert log(agent_client, answered, body="合并前的来电").status_code == 200
+    assert Note.objects.get().customer == zhang
+    card = text(agent_client.get(f"/customers/{zhang.pk}/"))
+    assert card.count('class="timeline-call"') == 2
+    assert card.count("合并前的来电") == 1

@@ -167,6 +167,10 @@ def test_the_webhook_takes_post_only(webhook, cti_token):
          "timestamp must be"),
         ("event=newCall&callId=a1&timestamp=1e300", "application/x-www-form-urlencoded",
          "timestamp must be"),
+        ("event=newCall&callId=a1&timestamp=1e18", "application/x-www-form-urlencoded",
+         "timestamp must be"),
+        ("event=newCall&callId=a1&timestamp=-1e18", "application/x-www-form-urlencoded",
+         "timestamp must be"),
         ('{"event": "newCall", "callId": "a1",', "application/json", "not valid JSON"),
         ('["newCall", "a1"]', "application/json", "must be a JSON object"),
         ('{"event": "newCall", "callId": "a1", "timestamp": "soon"}', "application/json",
@@ -383,3 +387,12 @@ def test_newcall_answer_hangup_at_once_make_one_answered_call(race_setup, concur
     results = _post_at_once(f"{url}/cti/{race_setup}", bodies)
     assert [status for status, _body in results] == [200] * len(bodies), results
     assert counts() == {"calls": 1, "events": 3, "alerts": 2, "states": ["ended"]}
+
+
+def test_json_may_name_the_agent_by_a_numeric_extension(webhook, cti_token, zhang, agent2):
+    for user in (802, [802]):
+        CallAlert.objects.all().delete()
+        response = post_event(webhook, cti_token, as_json=True, event="newCall",
+                              callId=f"ext-{user}", user=user, **INBOUND)
+        assert response.status_code == 200, response.content
+        assert CallAlert.objects.get().user == agent2

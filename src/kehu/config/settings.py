@@ -46,6 +46,7 @@ INSTALLED_APPS = [
     "kehu.users",
     "kehu.customers",
     "kehu.telephony",
+    "kehu.service",
     "kehu.api",
 ]
 

@@ -70,4 +70,6 @@ def phone_display(e164: str, extension: str = "") -> str:
         else phonenumbers.PhoneNumberFormat.INTERNATIONAL
     )
     text = phonenumbers.format_number(number, style)
-    return f"{text} {_('ext.')} {extension}" if extension else text
+    if not extension:
+        return text
+    return _("%(number)s ext. %(extension)s") % {"number": text, "extension": extension}

@@ -1,8 +1,9 @@
 from django.contrib import messages
-from django.core.exceptions import ValidationError
+from django.core.exceptions import FieldDoesNotExist, ValidationError
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
 from django.views.decorators.http import require_POST
 
 from kehu.customers import selectors, services
@@ -123,19 +124,48 @@ def customer_history(request, pk: int):
     return render(request, "customers/history.html", {"customer": customer, "changes": changes})
 
 
-def _history_text(value) -> str:
+# Change records keep field names and stored values; people read labels.
+_HISTORY_LABELS = {
+    "phones": _lazy("Phone numbers"), "emails": _lazy("Emails"),
+    "addresses": _lazy("Addresses"), "tags": _lazy("Tags"), "contact": _lazy("Contact"),
+    "merged": _lazy("Merged customer"), "into": _lazy("Merged into"),
+    "file": _lazy("File"), "row": _lazy("Row"),
+}
+
+
+def _history_label(field: str) -> str:
+    if field in _HISTORY_LABELS:
+        return str(_HISTORY_LABELS[field])
+    for model in (Customer, Contact):
+        try:
+            return str(model._meta.get_field(field).verbose_name)
+        except FieldDoesNotExist:
+            continue
+    return field
+
+
+def _history_text(field: str, value) -> str:
     if isinstance(value, list):
-        return "; ".join(_history_text(v) for v in value)
-    return "" if value is None else str(value)
+        return "; ".join(_history_text(field, v) for v in value)
+    if value is None:
+        return ""
+    for model in (Customer, Contact):
+        try:
+            choices = dict(model._meta.get_field(field).choices or ())
+        except FieldDoesNotExist:
+            continue
+        return str(choices.get(value, value))
+    return str(value)
 
 
 def _change_rows(fields: dict) -> list[tuple[str, str, str, bool]]:
-    """(field, before, after, is_edit): edits are [before, after] pairs; other details
+    """(label, before, after, is_edit): edits are [before, after] pairs; other details
     (a merged number, a contact's name) are plain values, however long."""
     return [
-        (field, _history_text(value[0]), _history_text(value[1]), True)
+        (_history_label(field), _history_text(field, value[0]), _history_text(field, value[1]),
+         True)
         if isinstance(value, list) and len(value) == 2
-        else (field, _history_text(value), "", False)
+        else (_history_label(field), _history_text(field, value), "", False)
         for field, value in fields.items()
     ]
 

@@ -17,8 +17,11 @@ class CallerMatch:
     last_contact_at: datetime | None
 
 
-def caller_matches(*, e164: str) -> list[CallerMatch]:
-    """Every customer and contact with this number (one index probe), most recent contact first."""
+def caller_matches(*, e164: str, by_recency: bool = True) -> list[CallerMatch]:
+    """Every customer and contact with this number (one index probe), most recent contact first.
+
+    by_recency=False leaves last_contact_at empty and the matches in no given order.
+    """
     phones = list(
         Phone.objects.filter(e164=e164).select_related("customer__merged_into", "contact")
     )
@@ -30,8 +33,8 @@ def caller_matches(*, e164: str) -> list[CallerMatch]:
                 pk=customer.merged_into_id)
         matches.setdefault((customer.pk, phone.contact_id),
                            CallerMatch(customer, phone.contact, None))
-    if not matches:
-        return []
+    if not matches or not by_recency:
+        return list(matches.values())
     ids = {key[0] for key in matches}
     last: dict[int, datetime] = {}
     for model, field in ((Note, "created_at"), (Call, "started_at")):
@@ -95,7 +98,7 @@ def callbacks_due() -> QuerySet[Call]:
     """Missed calls from known customers that nobody has called back yet."""
     return (
         Call.objects.filter(direction=Direction.INBOUND, state=CallState.MISSED,
-                            callback_done_at=None, customer__isnull=False)
+                            callback_done_at=None, customer__isnull=False, blocked=False)
         .select_related("customer", "contact")
         .order_by("-started_at")
     )

@@ -9,11 +9,11 @@ import hmac
 import time
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Q, prefetch_related_objects
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -141,7 +141,8 @@ def _derive(call: Call, timing: dict | None = None) -> None:
     e164 = parsed.e164 if parsed else ""
     if e164 != call.number_e164 or (e164 and not call.match_count and not call.customer_id):
         call.number_e164 = e164
-        matches = caller_matches(e164=e164) if e164 else []
+        # The order of several matches is not used here: skip the recency lookups.
+        matches = caller_matches(e164=e164, by_recency=False) if e164 else []
         customers = {m.customer.pk for m in matches}
         call.match_count = len(customers)
         call.customer = matches[0].customer if len(customers) == 1 else None
@@ -170,8 +171,11 @@ def _alerts_update(call: Call) -> None:
         users = list(User.objects.filter(is_active=True, role=Role.AGENT))
     if call.agent_id and call.state in (CallState.ANSWERED, CallState.ENDED):
         users.append(call.agent)
-    for user in {u.pk: u for u in users}.values():
-        CallAlert.objects.get_or_create(call=call, user=user)
+    wanted = {u.pk: u for u in users}
+    if wanted:  # one query for those who have a panel already, one insert for the others
+        have = set(call.alerts.filter(user__in=wanted).values_list("user_id", flat=True))
+        CallAlert.objects.bulk_create(
+            [CallAlert(call=call, user=user) for pk, user in wanted.items() if pk not in have])
 
 
 def _click_to_call_adopt(*, integration: CtiIntegration, event: CtiEvent) -> None:
@@ -182,7 +186,7 @@ def _click_to_call_adopt(*, integration: CtiIntegration, event: CtiEvent) -> Non
     agents = _users_named(event.users)
     if not parsed or not agents:
         return
-    since = timezone.now() - timezone.timedelta(seconds=CLICK_TO_CALL_WINDOW)
+    since = timezone.now() - timedelta(seconds=CLICK_TO_CALL_WINDOW)
     pending = (
         Call.objects.select_for_update()
         .filter(integration=None, state=CallState.DIALLED, number_e164=parsed.e164,
@@ -215,11 +219,18 @@ def cti_event_record(*, integration: CtiIntegration, event: CtiEvent,
         integration=integration, call_id=event.call_id,
         defaults={"started_at": received_at, "direction": event.direction},
     )
-    _stored, new = CallEvent.objects.get_or_create(
-        call=call, event=event.event,
-        defaults={"payload": payload, "received_at": received_at},
-    )
+    if _created:  # a call just created has no events yet: no need to look
+        CallEvent.objects.create(call=call, event=event.event, payload=payload,
+                                 received_at=received_at)
+        new = True
+    else:
+        _stored, new = CallEvent.objects.get_or_create(
+            call=call, event=event.event,
+            defaults={"payload": payload, "received_at": received_at},
+        )
     if new:
+        # Read once for _derive and _alerts_update.
+        prefetch_related_objects([call], "events")
         _derive(call, timing)
         call.save()
         _alerts_update(call)

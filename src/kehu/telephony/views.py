@@ -38,7 +38,8 @@ def _event_from_request(request) -> services.CtiEvent:
         if not isinstance(data, dict):
             raise ValidationError(_("The body must be a JSON object."))
         users = data.get("user") or []
-        users = [users] if isinstance(users, str) else list(users)
+        # One agent or a list of them; by username or extension, which may come as a number.
+        users = users if isinstance(users, list) else [users]
         get = lambda key: str(data.get(key) or "")  # noqa: E731
     else:
         users = request.POST.getlist("user[]") or request.POST.getlist("user")
@@ -47,7 +48,7 @@ def _event_from_request(request) -> services.CtiEvent:
     if get("timestamp"):
         try:
             occurred_at = datetime.fromtimestamp(float(get("timestamp")), tz=UTC)
-        except (ValueError, OverflowError):
+        except (ValueError, OverflowError, OSError):  # OSError: beyond the platform's time_t
             raise ValidationError(_("timestamp must be seconds since 1970.")) from None
     return services.CtiEvent(
         event=get("event"), call_id=get("callId")[:200], from_number=get("from")[:64],

@@ -22,6 +22,7 @@ class Capability(models.TextChoices):
     CALL_VIEW = "call.view", _("See the call log")
     CALL_HANDLE = "call.handle", _("Take and log calls")
     TELEPHONY_MANAGE = "telephony.manage", _("Manage telephony integrations and blocked numbers")
+    SERVICE_CONFIGURE = "service.configure", _("Configure business calendars and service levels")
 
 
 _ALL = frozenset(Role)
@@ -39,6 +40,7 @@ CAPABILITY_ROLES: dict[Capability, frozenset[Role]] = {
         {Role.AGENT, Role.KEY_ACCOUNT_MANAGER, Role.SUPERVISOR, Role.ADMIN}
     ),
     Capability.TELEPHONY_MANAGE: frozenset({Role.SUPERVISOR, Role.ADMIN}),
+    Capability.SERVICE_CONFIGURE: frozenset({Role.SUPERVISOR, Role.ADMIN}),
 }
 
 
