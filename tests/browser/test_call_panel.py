@@ -15,7 +15,13 @@ from kehu.customers.models import Customer, Note
 from kehu.telephony import services
 from kehu.telephony.models import Call, CallState
 from kehu.users.services import user_create
-from tests.browser.conftest import TIMEOUT_MS, assert_htmx_loaded, log_in, mark_document, same_document
+from tests.browser.conftest import (
+    TIMEOUT_MS,
+    assert_htmx_loaded,
+    log_in,
+    mark_document,
+    same_document,
+)
 from tests.conftest import PASSWORD
 
 pytestmark = pytest.mark.browser
@@ -44,12 +50,22 @@ def token(db) -> str:
 @pytest.fixture
 def xihu(agent):
     org = customer_services.customer_create(
-        actor=agent, kind="organisation", name="杭州西湖茶业有限公司", salutation="西湖茶业",
-        usual="明前龙井 250g 礼盒", phones=["010 6552 9988"],
+        actor=agent,
+        kind="organisation",
+        name="杭州西湖茶业有限公司",
+        salutation="西湖茶业",
+        usual="明前龙井 250g 礼盒",
+        phones=["010 6552 9988"],
     )
     customer_services.contact_create(
-        actor=agent, organisation=org, name="王建国", salutation="王总", title="采购总监",
-        decision_role="decision", style="eagle", phones=["139 1000 2000"],
+        actor=agent,
+        organisation=org,
+        name="王建国",
+        salutation="王总",
+        title="采购总监",
+        decision_role="decision",
+        style="eagle",
+        phones=["139 1000 2000"],
     )
     return org
 
@@ -59,7 +75,9 @@ def cti(live_server, token: str, **fields) -> tuple[int, dict]:
     users = fields.pop("user", [])
     pairs = [(k.rstrip("_"), v) for k, v in fields.items()] + [("user[]", u) for u in users]
     request = urllib.request.Request(
-        f"{live_server.url}/cti/{token}", data=urlencode(pairs).encode(), method="POST",
+        f"{live_server.url}/cti/{token}",
+        data=urlencode(pairs).encode(),
+        method="POST",
         headers={"Content-Type": "application/x-www-form-urlencoded"},
     )
     try:
@@ -77,7 +95,8 @@ def polls_after(page, count: int = 2) -> None:
 
 
 def test_the_called_agent_sees_the_caller_and_no_one_else_does(
-        page, second_page, live_server, token, xihu, agent, agent2):
+    page, second_page, live_server, token, xihu, agent, agent2
+):
     log_in(page, agent)
     log_in(second_page, agent2)
     assert_htmx_loaded(page)
@@ -86,9 +105,16 @@ def test_the_called_agent_sees_the_caller_and_no_one_else_does(
     expect(panel).to_be_empty()
 
     # The contact's mobile, stored as "139 1000 2000", arrives as the PBX writes it.
-    status, answer = cti(live_server, token, event="newCall", callId="b1",
-                         from_="0086-139-1000-2000", to="4008001234", direction="in",
-                         user=["agent"])
+    status, answer = cti(
+        live_server,
+        token,
+        event="newCall",
+        callId="b1",
+        from_="0086-139-1000-2000",
+        to="4008001234",
+        direction="in",
+        user=["agent"],
+    )
     assert (status, answer) == (200, {})
 
     expect(panel.locator(".caller-name")).to_have_text("王总")
@@ -103,8 +129,15 @@ def test_the_called_agent_sees_the_caller_and_no_one_else_does(
     expect(other_panel).to_be_empty()
 
     # A wrong token is refused and shows nobody anything.
-    status, answer = cti(live_server, token + "x", event="newCall", callId="b2",
-                         from_="13800138000", direction="in", user=["agent2"])
+    status, answer = cti(
+        live_server,
+        token + "x",
+        event="newCall",
+        callId="b2",
+        from_="13800138000",
+        direction="in",
+        user=["agent2"],
+    )
     assert (status, answer) == (401, {"error": "invalid token"})
     assert not Call.objects.filter(call_id="b2").exists()
     polls_after(second_page)
@@ -120,8 +153,15 @@ def test_the_called_agent_sees_the_caller_and_no_one_else_does(
 
 def test_an_unknown_caller_is_offered_a_new_customer(page, live_server, token, agent):
     log_in(page, agent)
-    status, _answer = cti(live_server, token, event="newCall", callId="u1",
-                          from_="+86 (139) 1234-5678", direction="in", user=["agent"])
+    status, _answer = cti(
+        live_server,
+        token,
+        event="newCall",
+        callId="u1",
+        from_="+86 (139) 1234-5678",
+        direction="in",
+        user=["agent"],
+    )
     assert status == 200
     panel = page.locator("#call-panel")
     expect(panel).to_contain_text("Unknown caller.")
@@ -138,8 +178,9 @@ def test_an_unknown_caller_is_offered_a_new_customer(page, live_server, token, a
     assert list(created.phones.values_list("e164", flat=True)) == ["+8613912345678"]
 
 
-def test_typed_notes_survive_the_call_events_and_log_the_call(page, live_server, token, xihu,
-                                                             agent):
+def test_typed_notes_survive_the_call_events_and_log_the_call(
+    page, live_server, token, xihu, agent
+):
     log_in(page, agent)
     call = {"callId": "t1", "from_": "+86 10 6552 9988", "to": "4008001234", "direction": "in"}
     assert cti(live_server, token, event="newCall", user=["agent"], **call)[0] == 200
@@ -172,7 +213,11 @@ def test_typed_notes_survive_the_call_events_and_log_the_call(page, live_server,
     logged = Call.objects.get(call_id="t1")
     assert (logged.state, logged.note_id) == (CallState.ENDED, note.pk)
     assert (note.kind, note.outcome, note.reason, note.customer_id) == (
-        "call", "follow_up", "order", xihu.pk)
+        "call",
+        "follow_up",
+        "order",
+        xihu.pk,
+    )
 
     # On the card's timeline, once.
     page.goto(f"/customers/{xihu.pk}/")
@@ -182,15 +227,29 @@ def test_typed_notes_survive_the_call_events_and_log_the_call(page, live_server,
 def test_a_refused_log_shows_why(page, live_server, token, xihu, agent):
     """The server's 422 (here: someone logged the call meanwhile) is shown, not dropped."""
     log_in(page, agent)
-    assert cti(live_server, token, event="newCall", callId="r1", from_="01065529988",
-               direction="in", user=["agent"])[0] == 200
+    assert (
+        cti(
+            live_server,
+            token,
+            event="newCall",
+            callId="r1",
+            from_="01065529988",
+            direction="in",
+            user=["agent"],
+        )[0]
+        == 200
+    )
     form = page.locator("#call-panel form.call-log")
     form.get_by_label("Notes").fill("我来记")
-    services.call_contact_log(actor=agent, call=Call.objects.get(call_id="r1"),
-                              outcome="resolved", reason="inquiry", body="同事已记")
+    services.call_contact_log(
+        actor=agent,
+        call=Call.objects.get(call_id="r1"),
+        outcome="resolved",
+        reason="inquiry",
+        body="同事已记",
+    )
     form.get_by_role("button", name="Log call").click()
-    expect(page.locator("#call-panel").get_by_role("alert")).to_contain_text(
-        "already been logged")
+    expect(page.locator("#call-panel").get_by_role("alert")).to_contain_text("already been logged")
     assert Note.objects.count() == 1
 
 
@@ -203,4 +262,9 @@ def test_a_click_on_a_cards_number_logs_the_outbound_call(page, live_server, xih
     assert logged.value.status == 201
     call = Call.objects.get()
     assert (call.direction, call.state, call.agent, call.customer, call.number_e164) == (
-        "out", CallState.DIALLED, agent, xihu, "+861065529988")
+        "out",
+        CallState.DIALLED,
+        agent,
+        xihu,
+        "+861065529988",
+    )

@@ -17,14 +17,16 @@ ALL_DAY = ((0, 24 * 60),)
 
 def office(**overrides) -> WorkingTime:
     """A Chinese office: Monday to Friday with lunch, China's holidays and 调休."""
-    return WorkingTime(time_zone=SHANGHAI, week=OFFICE_WEEK, public_days=PublicDays("CN"),
-                       **overrides)
+    return WorkingTime(
+        time_zone=SHANGHAI, week=OFFICE_WEEK, public_days=PublicDays("CN"), **overrides
+    )
 
 
 def new_york_office() -> WorkingTime:
     nine_to_five = ((9 * 60, 17 * 60),)
-    return WorkingTime(time_zone=NEW_YORK, week=(nine_to_five,) * 5 + ((), ()),
-                       public_days=PublicDays("US"))
+    return WorkingTime(
+        time_zone=NEW_YORK, week=(nine_to_five,) * 5 + ((), ()), public_days=PublicDays("US")
+    )
 
 
 def round_the_clock(time_zone: ZoneInfo = NEW_YORK) -> WorkingTime:

@@ -5,7 +5,7 @@ announced in November 2025: National Day closes 1–7 October, and Sunday 20 Sep
 and Saturday 10 October are working days.
 """
 
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
@@ -36,17 +36,20 @@ def between(working_time: WorkingTime, start: datetime, end: datetime, **kwargs)
 # --- The holiday package says what the State Council announced -------------------------
 
 
-@pytest.mark.parametrize(("day", "kind"), [
-    (date(2026, 10, 1), DayKind.CLOSED),  # National Day
-    (date(2026, 10, 5), DayKind.CLOSED),  # in lieu of Saturday 3 October
-    (date(2026, 10, 7), DayKind.CLOSED),  # moved from Saturday 10 October
-    (date(2026, 9, 20), DayKind.WORKING),  # a Sunday worked (调休)
-    (date(2026, 10, 10), DayKind.WORKING),  # a Saturday worked (调休)
-    (date(2026, 2, 14), DayKind.WORKING),  # Spring Festival 调休
-    (date(2025, 9, 28), DayKind.WORKING),  # a 2025 调休 Sunday
-    (date(2026, 10, 8), None),  # back to normal
-    (date(2026, 10, 17), None),  # an ordinary Saturday: the weekly hours say closed
-])
+@pytest.mark.parametrize(
+    ("day", "kind"),
+    [
+        (date(2026, 10, 1), DayKind.CLOSED),  # National Day
+        (date(2026, 10, 5), DayKind.CLOSED),  # in lieu of Saturday 3 October
+        (date(2026, 10, 7), DayKind.CLOSED),  # moved from Saturday 10 October
+        (date(2026, 9, 20), DayKind.WORKING),  # a Sunday worked (调休)
+        (date(2026, 10, 10), DayKind.WORKING),  # a Saturday worked (调休)
+        (date(2026, 2, 14), DayKind.WORKING),  # Spring Festival 调休
+        (date(2025, 9, 28), DayKind.WORKING),  # a 2025 调休 Sunday
+        (date(2026, 10, 8), None),  # back to normal
+        (date(2026, 10, 17), None),  # an ordinary Saturday: the weekly hours say closed
+    ],
+)
 def test_china_public_days_come_from_the_package(day, kind):
     assert PublicDays("CN")(day) is kind
 
@@ -65,12 +68,15 @@ def test_the_clock_stops_over_lunch():
     assert between(office(), at(2026, 6, 15, 11), at(2026, 6, 15, 14)) == 1.5 * HOUR
 
 
-@pytest.mark.parametrize(("start", "expected"), [
-    (at(2026, 6, 15, 7), at(2026, 6, 15, 10)),  # before opening
-    (at(2026, 6, 15, 12, 30), at(2026, 6, 15, 14, 30)),  # during lunch
-    (at(2026, 6, 15, 20), at(2026, 6, 16, 10)),  # after closing
-    (at(2026, 6, 13, 10), at(2026, 6, 15, 10)),  # on a Saturday
-])
+@pytest.mark.parametrize(
+    ("start", "expected"),
+    [
+        (at(2026, 6, 15, 7), at(2026, 6, 15, 10)),  # before opening
+        (at(2026, 6, 15, 12, 30), at(2026, 6, 15, 14, 30)),  # during lunch
+        (at(2026, 6, 15, 20), at(2026, 6, 16, 10)),  # after closing
+        (at(2026, 6, 13, 10), at(2026, 6, 15, 10)),  # on a Saturday
+    ],
+)
 def test_a_start_outside_hours_counts_from_the_next_opening(start, expected):
     assert deadline(office(), start, 1) == expected
 
@@ -83,10 +89,17 @@ def test_a_zero_target_ends_at_its_start():
     assert deadline(office(), at(2026, 6, 13, 10), 0) == at(2026, 6, 13, 10)
 
 
-def test_the_deadline_is_in_the_calendar_time_zone():
-    result = deadline(office(), at(2026, 6, 15, 1, tz=NEW_YORK), 1)
-    assert result.tzinfo == SHANGHAI
-    assert result == at(2026, 6, 15, 14)  # 01:00 in New York is 13:00 in Shanghai
+def test_starts_in_other_zones_are_the_same_instants():
+    # 02:00 in New York is 14:00 in Shanghai.
+    assert deadline(office(), at(2026, 6, 15, 2, tz=NEW_YORK), 1) == at(2026, 6, 15, 15)
+
+
+def test_the_deadline_is_in_utc():
+    # Fall-back night in New York: 01:30 happens twice, and a datetime in that hour never
+    # equals one in another zone. In UTC it does.
+    result = deadline(round_the_clock(), at(2026, 11, 1, tz=NEW_YORK), 1.5)
+    assert result.tzinfo is UTC
+    assert result == at(2026, 11, 1, 5, 30, tz=UTC)
 
 
 # --- Public holidays and adjusted working days ------------------------------------------
@@ -105,8 +118,9 @@ def test_an_adjusted_sunday_is_a_working_day():
 
 def test_an_adjusted_saturday_has_the_hours_of_a_weekday():
     saturday_mornings = OFFICE_WEEK[:5] + (((9 * 60, 12 * 60),), ())
-    working_time = WorkingTime(time_zone=SHANGHAI, week=saturday_mornings,
-                               public_days=PublicDays("CN"))
+    working_time = WorkingTime(
+        time_zone=SHANGHAI, week=saturday_mornings, public_days=PublicDays("CN")
+    )
     adjusted, ordinary = date(2026, 10, 10), date(2026, 10, 17)
     assert working_time.day_hours(adjusted) == OFFICE_DAY
     assert between(working_time, at(2026, 10, 10), at(2026, 10, 11)) == 7.5 * HOUR
@@ -162,9 +176,13 @@ def test_a_pause_stops_the_clock():
 
 def test_overlapping_and_unordered_pauses_count_once():
     monday = at(2026, 6, 15, 9)
-    pauses = [(at(2026, 6, 15, 15), at(2026, 6, 15, 16)), (at(2026, 6, 15, 10), at(2026, 6, 15, 11)),
-              (at(2026, 6, 15, 10, 30), at(2026, 6, 15, 11, 30))]
-    assert between(office(), monday, at(2026, 6, 15, 18), pauses=pauses) == 6 * HOUR
+    pauses = [
+        (at(2026, 6, 15, 15), at(2026, 6, 15, 16)),
+        (at(2026, 6, 15, 10), at(2026, 6, 15, 11)),
+        (at(2026, 6, 15, 10, 30), at(2026, 6, 15, 11, 30)),
+    ]
+    # 7.5 h less 10:00–11:30 and 15:00–16:00.
+    assert between(office(), monday, at(2026, 6, 15, 18), pauses=pauses) == 5 * HOUR
 
 
 def test_pauses_outside_the_interval_change_nothing():
@@ -209,7 +227,8 @@ def test_office_hours_across_the_change_keep_their_wall_clock():
 def test_long_targets_stay_exact_across_both_changes():
     start = at(2026, 1, 1, 8, 15, tz=NEW_YORK)
     for hours in (1000, 5000, 8760):
-        assert deadline(round_the_clock(), start, hours) == start + hours * HOUR
+        # In UTC: adding to a New York datetime would add wall-clock time.
+        assert deadline(round_the_clock(), start, hours) == start.astimezone(UTC) + hours * HOUR
 
 
 def test_us_holidays_close_the_new_york_office():
@@ -252,8 +271,11 @@ def test_special_days_cost_about_a_week_each(monkeypatch):
     end = deadline(office(), start, 1000)
     assert between(office(), start, end) == 1000 * HOUR
     first, last = start.date(), end.date()
-    special = [first + timedelta(days=i) for i in range((last - first).days + 1)
-               if office().day_kind(first + timedelta(days=i)) is not None]
+    special = [
+        first + timedelta(days=i)
+        for i in range((last - first).days + 1)
+        if office().day_kind(first + timedelta(days=i)) is not None
+    ]
     assert len(special) >= 15  # New Year, Spring Festival, Qingming, Labour Day, Dragon Boat
     # Two computations (deadline, then between), each: a week around every special day,
     # the first day and the last week; never the ~200 days walked one by one.
@@ -292,14 +314,17 @@ def test_unknown_holiday_regions_are_refused():
         PublicDays("XX")
 
 
-@pytest.mark.parametrize("raw", [
-    [[["09:00", "12:00"], ["11:00", "13:00"]]] + [[]] * 6,  # overlapping
-    [[["12:00", "09:00"]]] + [[]] * 6,  # backwards
-    [[["09:00", "25:00"]]] + [[]] * 6,  # past midnight
-    [[["9h", "12:00"]]] + [[]] * 6,  # not HH:MM
-    [[["09:00", "12:00"]]] * 6,  # six days
-    "09:00-18:00",
-])
+@pytest.mark.parametrize(
+    "raw",
+    [
+        [[["09:00", "12:00"], ["11:00", "13:00"]]] + [[]] * 6,  # overlapping
+        [[["12:00", "09:00"]]] + [[]] * 6,  # backwards
+        [[["09:00", "25:00"]]] + [[]] * 6,  # past midnight
+        [[["9h", "12:00"]]] + [[]] * 6,  # not HH:MM
+        [[["09:00", "12:00"]]] * 6,  # six days
+        "09:00-18:00",
+    ],
+)
 def test_stored_hours_are_checked(raw):
     with pytest.raises(ValueError):
         weekly_hours_from_json(raw)

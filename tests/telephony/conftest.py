@@ -52,8 +52,13 @@ def nothing_written() -> bool:
 def zhang(agent):
     """An individual customer whose number is stored in one written form."""
     return customer_services.customer_create(
-        actor=agent, kind="individual", name="张伟明", salutation="张先生",
-        usual="高钙牛奶", preferences="只接受上午来电", phones=["138 0013 8000"],
+        actor=agent,
+        kind="individual",
+        name="张伟明",
+        salutation="张先生",
+        usual="高钙牛奶",
+        preferences="只接受上午来电",
+        phones=["138 0013 8000"],
     )
 
 
@@ -61,12 +66,21 @@ def zhang(agent):
 def xihu(agent):
     """An organisation with a switchboard number and a decision-maker with her own mobile."""
     org = customer_services.customer_create(
-        actor=agent, kind="organisation", name="杭州西湖茶业有限公司", salutation="西湖茶业",
+        actor=agent,
+        kind="organisation",
+        name="杭州西湖茶业有限公司",
+        salutation="西湖茶业",
         phones=["010 6552 9988"],
     )
     customer_services.contact_create(
-        actor=agent, organisation=org, name="王建国", salutation="王总", title="采购总监",
-        decision_role="decision", style="eagle", phones=["139 1000 2000"],
+        actor=agent,
+        organisation=org,
+        name="王建国",
+        salutation="王总",
+        title="采购总监",
+        decision_role="decision",
+        style="eagle",
+        phones=["139 1000 2000"],
     )
     return org
 
@@ -74,24 +88,35 @@ def xihu(agent):
 @pytest.fixture
 def agent2(db):
     from kehu.users.services import user_create
-
     from tests.conftest import PASSWORD
 
-    return user_create(username="agent2", password=PASSWORD, role="agent", first_name="agent2",
-                       extension="802")
+    return user_create(
+        username="agent2", password=PASSWORD, role="agent", first_name="agent2", extension="802"
+    )
 
 
 def call_snapshot(call: Call) -> dict:
     """Everything the call log says about a call (not its row id)."""
     call.refresh_from_db()
     return {
-        "integration": call.integration_id, "call_id": call.call_id,
-        "direction": call.direction, "state": call.state, "number_raw": call.number_raw,
-        "number_e164": call.number_e164, "our_number": call.our_number, "queue": call.queue,
-        "agent": call.agent_id, "customer": call.customer_id, "contact": call.contact_id,
-        "match_count": call.match_count, "blocked": call.blocked,
-        "started_at": call.started_at, "answered_at": call.answered_at,
-        "ended_at": call.ended_at, "cause": call.cause, "note": call.note_id,
+        "integration": call.integration_id,
+        "call_id": call.call_id,
+        "direction": call.direction,
+        "state": call.state,
+        "number_raw": call.number_raw,
+        "number_e164": call.number_e164,
+        "our_number": call.our_number,
+        "queue": call.queue,
+        "agent": call.agent_id,
+        "customer": call.customer_id,
+        "contact": call.contact_id,
+        "match_count": call.match_count,
+        "blocked": call.blocked,
+        "started_at": call.started_at,
+        "answered_at": call.answered_at,
+        "ended_at": call.ended_at,
+        "cause": call.cause,
+        "note": call.note_id,
         "callback_done_at": call.callback_done_at,
         "duration": call.duration_seconds,
     }
@@ -132,8 +157,9 @@ class _OwnConnectionServer:
 
         class Thread(LiveServerThread):
             def _create_server(self, connections_override=None):
-                return Server((self.host, self.port), QuietWSGIRequestHandler,
-                              allow_reuse_address=False)
+                return Server(
+                    (self.host, self.port), QuietWSGIRequestHandler, allow_reuse_address=False
+                )
 
         self.thread = Thread("127.0.0.1", _StaticFilesHandler)
         self.thread.daemon = True
@@ -157,9 +183,12 @@ def concurrent_server(request, tmp_path):
         server = request.getfixturevalue("live_server")
 
         def counts() -> dict:
-            return {"calls": Call.objects.count(), "events": CallEvent.objects.count(),
-                    "alerts": CallAlert.objects.count(),
-                    "states": sorted(Call.objects.values_list("state", flat=True))}
+            return {
+                "calls": Call.objects.count(),
+                "events": CallEvent.objects.count(),
+                "alerts": CallAlert.objects.count(),
+                "states": sorted(Call.objects.values_list("state", flat=True)),
+            }
 
         yield server.url, counts
         return
@@ -175,10 +204,14 @@ def concurrent_server(request, tmp_path):
 
     def counts() -> dict:
         with sqlite3.connect(path) as db:
-            found = {name: db.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
-                     for name, table in (("calls", Call._meta.db_table),
-                                         ("events", CallEvent._meta.db_table),
-                                         ("alerts", CallAlert._meta.db_table))}
+            found = {
+                name: db.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+                for name, table in (
+                    ("calls", Call._meta.db_table),
+                    ("events", CallEvent._meta.db_table),
+                    ("alerts", CallAlert._meta.db_table),
+                )
+            }
             states = db.execute(f"SELECT state FROM {Call._meta.db_table} ORDER BY state")
             return found | {"states": [state for (state,) in states]}
 

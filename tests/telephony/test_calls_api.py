@@ -23,12 +23,12 @@ def api(agent):
 
 @pytest.fixture
 def answered(webhook, cti_token, zhang, agent) -> Call:
-    fields = {"from_": "+86 138 0013 8000", "to": "4008001234", "direction": "in",
-              "callId": "a1"}
+    fields = {"from_": "+86 138 0013 8000", "to": "4008001234", "direction": "in", "callId": "a1"}
     post_event(webhook, cti_token, event="newCall", user=["agent"], timestamp=T0, **fields)
     post_event(webhook, cti_token, event="answer", user="agent", timestamp=T0 + 2, **fields)
-    post_event(webhook, cti_token, event="hangup", cause="normalClearing", timestamp=T0 + 47,
-               **fields)
+    post_event(
+        webhook, cti_token, event="hangup", cause="normalClearing", timestamp=T0 + 47, **fields
+    )
     return Call.objects.get(call_id="a1")
 
 
@@ -37,12 +37,25 @@ def test_a_call_as_the_api_shows_it(api, answered, zhang):
     assert response.status_code == 200
     body = response.json()
     assert body | {"id": None} == {
-        "id": None, "call_id": "a1", "direction": "in", "state": "ended",
-        "number": "+86 138 0013 8000", "number_e164": "+8613800138000",
-        "our_number": "4008001234", "queue": "", "agent": "agent", "customer_id": zhang.pk,
-        "customer_name": "张伟明", "contact_id": None, "match_count": 1, "blocked": False,
-        "started_at": body["started_at"], "answered_at": body["answered_at"],
-        "ended_at": body["ended_at"], "duration_seconds": 45, "cause": "normalClearing",
+        "id": None,
+        "call_id": "a1",
+        "direction": "in",
+        "state": "ended",
+        "number": "+86 138 0013 8000",
+        "number_e164": "+8613800138000",
+        "our_number": "4008001234",
+        "queue": "",
+        "agent": "agent",
+        "customer_id": zhang.pk,
+        "customer_name": "张伟明",
+        "contact_id": None,
+        "match_count": 1,
+        "blocked": False,
+        "started_at": body["started_at"],
+        "answered_at": body["answered_at"],
+        "ended_at": body["ended_at"],
+        "duration_seconds": 45,
+        "cause": "normalClearing",
         "logged_note_id": None,
     }
     assert datetime.fromisoformat(body["started_at"]) == datetime.fromtimestamp(T0, tz=UTC)
@@ -52,9 +65,13 @@ def test_a_call_as_the_api_shows_it(api, answered, zhang):
 def test_the_call_log_filters_and_pages(api, answered, zhang, agent):
     now = datetime.fromtimestamp(T0, tz=UTC)
     Call.objects.bulk_create(
-        Call(call_id=f"x{i}", direction=Direction.OUTBOUND if i % 2 else Direction.INBOUND,
-             state=CallState.MISSED, started_at=now - timedelta(minutes=i + 1),
-             number_e164="+8613912345678")
+        Call(
+            call_id=f"x{i}",
+            direction=Direction.OUTBOUND if i % 2 else Direction.INBOUND,
+            state=CallState.MISSED,
+            started_at=now - timedelta(minutes=i + 1),
+            number_e164="+8613912345678",
+        )
         for i in range(60)
     )
     first = api.get(f"{API}/calls").json()
@@ -78,34 +95,49 @@ def test_the_call_log_filters_and_pages(api, answered, zhang, agent):
     assert api.get(f"{API}/calls", {"page": "zero"}).status_code == 422
 
 
-@pytest.mark.parametrize("number", ["+86 138 0013 8000", "0086-138-0013-8000", "13800138000",
-                                    "8613800138000", "(138) 0013.8000"])
+@pytest.mark.parametrize(
+    "number",
+    ["+86 138 0013 8000", "0086-138-0013-8000", "13800138000", "8613800138000", "(138) 0013.8000"],
+)
 def test_lookup_reads_any_written_form(api, zhang, xihu, number):
     response = api.get(f"{API}/lookup", {"number": number})
     assert response.status_code == 200
     assert response.json() == {
-        "number_e164": "+8613800138000", "blocked": False,
-        "matches": [{"customer_id": zhang.pk, "customer_number": zhang.number,
-                     "customer_name": "张伟明", "salutation": "张先生", "contact_id": None,
-                     "contact_name": None, "last_contact_at": None}],
+        "number_e164": "+8613800138000",
+        "blocked": False,
+        "matches": [
+            {
+                "customer_id": zhang.pk,
+                "customer_number": zhang.number,
+                "customer_name": "张伟明",
+                "salutation": "张先生",
+                "contact_id": None,
+                "contact_name": None,
+                "last_contact_at": None,
+            }
+        ],
     }
 
 
 def test_lookup_of_a_contact_number_and_an_extension(api, xihu):
     wang = xihu.contacts.get()
     body = api.get(f"{API}/lookup", {"number": "0086 139 1000 2000"}).json()
-    assert [(m["customer_id"], m["contact_id"], m["contact_name"], m["salutation"])
-            for m in body["matches"]] == [(xihu.pk, wang.pk, "王建国", "王总")]
+    assert [
+        (m["customer_id"], m["contact_id"], m["contact_name"], m["salutation"])
+        for m in body["matches"]
+    ] == [(xihu.pk, wang.pk, "王建国", "王总")]
     body = api.get(f"{API}/lookup", {"number": "(010) 6552-9988 ext. 12"}).json()
     assert body["number_e164"] == "+861065529988"
     assert [m["customer_id"] for m in body["matches"]] == [xihu.pk]
 
 
 def test_lookup_of_several_is_most_recent_contact_first(api, agent):
-    a = customer_services.customer_create(actor=agent, kind="individual", name="甲",
-                                          phones=["0571 8888 6666"])
-    b = customer_services.customer_create(actor=agent, kind="individual", name="乙",
-                                          phones=["0571 8888 6666"])
+    a = customer_services.customer_create(
+        actor=agent, kind="individual", name="甲", phones=["0571 8888 6666"]
+    )
+    b = customer_services.customer_create(
+        actor=agent, kind="individual", name="乙", phones=["0571 8888 6666"]
+    )
     customer_services.note_add(actor=agent, customer=a, body="来过", kind="visit")
     matches = api.get(f"{API}/lookup", {"number": "057188886666"}).json()["matches"]
     assert [m["customer_id"] for m in matches] == [a.pk, b.pk]
@@ -114,9 +146,15 @@ def test_lookup_of_several_is_most_recent_contact_first(api, agent):
 
 def test_lookup_of_unknown_withheld_and_blocked_numbers(api, supervisor, zhang):
     assert api.get(f"{API}/lookup", {"number": "13912345678"}).json() == {
-        "number_e164": "+8613912345678", "blocked": False, "matches": []}
+        "number_e164": "+8613912345678",
+        "blocked": False,
+        "matches": [],
+    }
     assert api.get(f"{API}/lookup", {"number": "anonymous"}).json() == {
-        "number_e164": None, "blocked": False, "matches": []}
+        "number_e164": None,
+        "blocked": False,
+        "matches": [],
+    }
     services.number_block(actor=supervisor, number="+86 139 1234 5678")
     assert api.get(f"{API}/lookup", {"number": "0086 13912345678"}).json()["blocked"] is True
     services.number_block(actor=supervisor, number="13800138000")
@@ -134,11 +172,17 @@ def test_every_role_reads_calls_and_looks_up(analyst, answered):
 
 
 def test_without_a_token_the_api_answers_401(answered):
-    for headers in ({}, {"HTTP_AUTHORIZATION": "Bearer kehu_wrong"},
-                    {"HTTP_AUTHORIZATION": "Basic YWdlbnQ6eA=="}):
+    for headers in (
+        {},
+        {"HTTP_AUTHORIZATION": "Bearer kehu_wrong"},
+        {"HTTP_AUTHORIZATION": "Basic YWdlbnQ6eA=="},
+    ):
         client = Client(**headers)
-        for url in (f"{API}/calls", f"{API}/calls/{answered.pk}",
-                    f"{API}/lookup?number=13800138000"):
+        for url in (
+            f"{API}/calls",
+            f"{API}/calls/{answered.pk}",
+            f"{API}/lookup?number=13800138000",
+        ):
             response = client.get(url)
             assert response.status_code == 401, (url, headers)
             assert response.json() == {"detail": "Authentication required."}

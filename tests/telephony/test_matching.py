@@ -43,15 +43,22 @@ CONTACT_FORMS = ["+86 139-1000-2000", "0086 13910002000", "(139) 1000 2000", "13
 
 
 def ring(client, token, number: str, call_id: str = "c", **extra) -> Call:
-    response = post_event(client, token, event="newCall", callId=call_id, from_=number,
-                          to="4008001234", direction="in", **extra)
+    response = post_event(
+        client,
+        token,
+        event="newCall",
+        callId=call_id,
+        from_=number,
+        to="4008001234",
+        direction="in",
+        **extra,
+    )
     assert response.status_code == 200, response.content
     return Call.objects.get(call_id=call_id)
 
 
 @pytest.mark.parametrize("number", ZHANG_FORMS)
-def test_every_written_form_of_a_mobile_finds_the_customer(webhook, cti_token, zhang, xihu,
-                                                           number):
+def test_every_written_form_of_a_mobile_finds_the_customer(webhook, cti_token, zhang, xihu, number):
     call = ring(webhook, cti_token, number)
     assert (call.customer, call.contact, call.match_count) == (zhang, None, 1)
     assert call.number_e164 == "+8613800138000"
@@ -59,37 +66,53 @@ def test_every_written_form_of_a_mobile_finds_the_customer(webhook, cti_token, z
 
 
 @pytest.mark.parametrize("number", SWITCHBOARD_FORMS)
-def test_area_codes_trunk_zero_and_extensions_find_the_organisation(webhook, cti_token, zhang,
-                                                                    xihu, number):
+def test_area_codes_trunk_zero_and_extensions_find_the_organisation(
+    webhook, cti_token, zhang, xihu, number
+):
     call = ring(webhook, cti_token, number)
     assert (call.customer, call.contact, call.match_count) == (xihu, None, 1)
     assert call.number_e164 == "+861065529988"
 
 
 @pytest.mark.parametrize("number", CONTACT_FORMS)
-def test_a_contacts_own_number_finds_the_contact_at_the_organisation(webhook, cti_token, zhang,
-                                                                     xihu, number):
+def test_a_contacts_own_number_finds_the_contact_at_the_organisation(
+    webhook, cti_token, zhang, xihu, number
+):
     call = ring(webhook, cti_token, number)
     wang = xihu.contacts.get(name="王建国")
     assert (call.customer, call.contact, call.match_count) == (xihu, wang, 1)
 
 
 def test_numbers_abroad_match_through_the_international_prefix(webhook, cti_token, agent):
-    google = customer_services.customer_create(actor=agent, kind="organisation",
-                                               name="Google", phones=["+1 650-253-0000"])
+    google = customer_services.customer_create(
+        actor=agent, kind="organisation", name="Google", phones=["+1 650-253-0000"]
+    )
     assert ring(webhook, cti_token, "001 650 253 0000", "a").customer == google
     assert ring(webhook, cti_token, "+16502530000", "b").customer == google
     # The same digits read as a Chinese number are someone else.
     assert ring(webhook, cti_token, "6502530000", "c").customer is None
 
 
-@pytest.mark.parametrize("number", ["anonymous", "", "unknown", "+", "Anonymous", "withheld",
-                                    "private", "0", "12", "sip:anonymous@pbx"])
-def test_a_withheld_or_non_number_matches_nobody(webhook, cti_token, agent, agent_client, zhang,
-                                                 number):
+@pytest.mark.parametrize(
+    "number",
+    [
+        "anonymous",
+        "",
+        "unknown",
+        "+",
+        "Anonymous",
+        "withheld",
+        "private",
+        "0",
+        "12",
+        "sip:anonymous@pbx",
+    ],
+)
+def test_a_withheld_or_non_number_matches_nobody(
+    webhook, cti_token, agent, agent_client, zhang, number
+):
     call = ring(webhook, cti_token, number, user=["agent"])
-    assert (call.customer, call.contact, call.match_count, call.number_e164) == (None, None, 0,
-                                                                                "")
+    assert (call.customer, call.contact, call.match_count, call.number_e164) == (None, None, 0, "")
     assert call.number_raw == number
     page = html.unescape(agent_client.get("/calls/probe/?current=").content.decode())
     assert "The caller's number is withheld or not a number." in page
@@ -112,22 +135,31 @@ def test_a_call_without_any_from_field_is_withheld(webhook, cti_token, agent):
 @pytest.fixture
 def sharing(agent):
     """Two customers (a couple) sharing a landline, contacted at different times."""
-    older = customer_services.customer_create(actor=agent, kind="individual", name="李娜",
-                                              phones=["0571 8888 6666"])
-    newer = customer_services.customer_create(actor=agent, kind="individual", name="王强",
-                                              phones=["0571-88886666"])
-    never = customer_services.customer_create(actor=agent, kind="individual", name="王小明",
-                                              phones=["+86 571 8888 6666"])
+    older = customer_services.customer_create(
+        actor=agent, kind="individual", name="李娜", phones=["0571 8888 6666"]
+    )
+    newer = customer_services.customer_create(
+        actor=agent, kind="individual", name="王强", phones=["0571-88886666"]
+    )
+    never = customer_services.customer_create(
+        actor=agent, kind="individual", name="王小明", phones=["+86 571 8888 6666"]
+    )
     now = timezone.now()
     note = customer_services.note_add(actor=agent, customer=older, body="来电咨询", kind="call")
     Note.objects.filter(pk=note.pk).update(created_at=now - timedelta(days=30))
-    Call.objects.create(call_id="old", customer=newer, number_e164="+8657188886666",
-                        started_at=now - timedelta(days=2), state="ended")
+    Call.objects.create(
+        call_id="old",
+        customer=newer,
+        number_e164="+8657188886666",
+        started_at=now - timedelta(days=2),
+        state="ended",
+    )
     return older, newer, never
 
 
-def test_several_matches_are_all_listed_most_recent_contact_first(webhook, cti_token, sharing,
-                                                                  agent, agent_client):
+def test_several_matches_are_all_listed_most_recent_contact_first(
+    webhook, cti_token, sharing, agent, agent_client
+):
     older, newer, never = sharing
     matches = caller_matches(e164=phone_parse("0571 8888 6666").e164)
     assert [m.customer for m in matches] == [newer, older, never]
@@ -145,8 +177,9 @@ def test_several_matches_are_all_listed_most_recent_contact_first(webhook, cti_t
     assert [m.customer for m in caller_matches(e164="+8657188886666")][:2] == [older, newer]
 
 
-def test_the_agent_says_which_of_several_is_calling(webhook, cti_token, sharing, agent,
-                                                    agent_client):
+def test_the_agent_says_which_of_several_is_calling(
+    webhook, cti_token, sharing, agent, agent_client
+):
     older, _newer, _never = sharing
     call = ring(webhook, cti_token, "057188886666", user=["agent"])
     response = agent_client.post(f"/calls/{call.pk}/identify/", {"customer": older.pk})
@@ -156,8 +189,9 @@ def test_the_agent_says_which_of_several_is_calling(webhook, cti_token, sharing,
     assert "李娜" in response.content.decode() and "Log call" in response.content.decode()
 
 
-def test_contact_of_an_organisation_greets_the_contact(webhook, cti_token, xihu, agent,
-                                                       agent_client):
+def test_contact_of_an_organisation_greets_the_contact(
+    webhook, cti_token, xihu, agent, agent_client
+):
     ring(webhook, cti_token, "+86 139 1000 2000", user=["agent"])
     page = agent_client.get("/calls/probe/?current=").content.decode()
     assert '<strong class="caller-name">王总</strong>' in page
@@ -169,8 +203,9 @@ def test_contact_of_an_organisation_greets_the_contact(webhook, cti_token, xihu,
 
 
 def test_a_merged_customers_number_finds_the_survivor(webhook, cti_token, zhang, agent):
-    duplicate = customer_services.customer_create(actor=agent, kind="individual", name="张伟明",
-                                                  phones=["139 0000 1111"])
+    duplicate = customer_services.customer_create(
+        actor=agent, kind="individual", name="张伟明", phones=["139 0000 1111"]
+    )
     customer_services.customer_merge(actor=agent, survivor=zhang, duplicate=duplicate)
     call = ring(webhook, cti_token, "0086 139 0000 1111")
     assert (call.customer, call.match_count) == (zhang, 1)
@@ -187,8 +222,9 @@ def test_a_number_on_a_customer_and_a_tombstone_is_one_match(agent, zhang):
 # ---------------------------------------------------------------- the index
 
 
-def test_matching_costs_a_few_queries_however_many_match(agent, xihu, sharing,
-                                                         django_assert_max_num_queries):
+def test_matching_costs_a_few_queries_however_many_match(
+    agent, xihu, sharing, django_assert_max_num_queries
+):
     def queries(e164: str) -> int:
         with CaptureQueriesContext(connection) as captured:
             caller_matches(e164=e164)
@@ -198,8 +234,9 @@ def test_matching_costs_a_few_queries_however_many_match(agent, xihu, sharing,
     three = queries("+8657188886666")
     none = queries("+8613700000000")
     for i in range(6):  # many contacts of one organisation on the same switchboard
-        customer_services.contact_create(actor=agent, organisation=xihu, name=f"前台{i}",
-                                         phones=["010 6552 9988"])
+        customer_services.contact_create(
+            actor=agent, organisation=xihu, name=f"前台{i}", phones=["010 6552 9988"]
+        )
     seven = queries("+861065529988")
     assert one == three == seven <= 3
     assert none <= 1
@@ -211,7 +248,8 @@ def test_the_number_lookup_uses_the_phone_index(xihu):
     table = Phone._meta.db_table
     with connection.cursor() as cursor:
         indexed = [
-            c["columns"] for c in connection.introspection.get_constraints(cursor, table).values()
+            c["columns"]
+            for c in connection.introspection.get_constraints(cursor, table).values()
             if c["index"] or c["unique"]
         ]
         assert ["e164"] in indexed

@@ -51,7 +51,8 @@ def ring(webhook, token, call_id="p1", **fields):
 
 
 def test_the_named_agent_sees_the_caller_and_another_agent_nothing(
-        webhook, cti_token, zhang, agent_client, agent2_client):
+    webhook, cti_token, zhang, agent_client, agent2_client
+):
     for body in ("第一次来电", "第二次", "第三次", "第四次，最近的"):
         customer_services.note_add(actor=None, customer=zhang, body=body, kind="call")
     Note.objects.filter(body="第一次来电").update(created_at=timezone.now() - timedelta(days=9))
@@ -74,15 +75,17 @@ def test_the_named_agent_sees_the_caller_and_another_agent_nothing(
     assert second.content == b""
 
 
-def test_an_agent_named_by_extension_gets_the_panel(webhook, cti_token, zhang, agent_client,
-                                                    agent2_client):
+def test_an_agent_named_by_extension_gets_the_panel(
+    webhook, cti_token, zhang, agent_client, agent2_client
+):
     ring(webhook, cti_token, user=["802"])
     assert probe(agent2_client).status_code == 200
     assert probe(agent_client).status_code == 204
 
 
-def test_no_agent_named_rings_every_agent(webhook, cti_token, zhang, agent_client,
-                                          agent2_client, supervisor):
+def test_no_agent_named_rings_every_agent(
+    webhook, cti_token, zhang, agent_client, agent2_client, supervisor
+):
     ring(webhook, cti_token)
     assert "张先生" in text(probe(agent_client))
     assert "张先生" in text(probe(agent2_client))
@@ -94,14 +97,16 @@ def test_an_unknown_agent_name_rings_nobody_else(webhook, cti_token, zhang, agen
     assert probe(agent_client).status_code == 204
 
 
-def test_answered_by_one_agent_the_others_panels_close(webhook, cti_token, zhang, agent_client,
-                                                       agent2_client):
+def test_answered_by_one_agent_the_others_panels_close(
+    webhook, cti_token, zhang, agent_client, agent2_client
+):
     ring(webhook, cti_token, user=["agent", "agent2"], timestamp=T0)
     key1, key2 = next_key(probe(agent_client)), next_key(probe(agent2_client))
     assert probe(agent_client, key1).status_code == 204  # nothing changed yet
 
-    post_event(webhook, cti_token, event="answer", callId="p1", user="agent2", timestamp=T0 + 3,
-               **INBOUND)
+    post_event(
+        webhook, cti_token, event="answer", callId="p1", user="agent2", timestamp=T0 + 3, **INBOUND
+    )
     closed = probe(agent_client, key1)
     assert closed.status_code == 200
     assert next_key(closed) == ""
@@ -130,8 +135,9 @@ def test_a_missed_call_closes_every_panel(webhook, cti_token, zhang, agent_clien
     assert next_key(probe(agent_client, key)) == ""
 
 
-def test_dismissing_closes_the_panel_for_good(webhook, cti_token, zhang, agent, agent_client,
-                                              agent2_client):
+def test_dismissing_closes_the_panel_for_good(
+    webhook, cti_token, zhang, agent, agent_client, agent2_client
+):
     ring(webhook, cti_token, user=["agent", "agent2"])
     alert = CallAlert.objects.get(user=agent)
     # Nobody closes another agent's panel.
@@ -168,8 +174,9 @@ def log(client, call, htmx=True, **fields):
     return client.post(f"/calls/{call.pk}/log/", data, headers=headers)
 
 
-def test_logging_the_call_puts_it_once_on_the_timeline(webhook, cti_token, zhang, agent,
-                                                       agent_client):
+def test_logging_the_call_puts_it_once_on_the_timeline(
+    webhook, cti_token, zhang, agent, agent_client
+):
     call = ring(webhook, cti_token, user=["agent"])
     post_event(webhook, cti_token, event="answer", callId="p1", user="agent", **INBOUND)
     response = log(agent_client, call)
@@ -179,12 +186,17 @@ def test_logging_the_call_puts_it_once_on_the_timeline(webhook, cti_token, zhang
     call.refresh_from_db()
     assert call.note == note
     assert (note.kind, note.outcome, note.reason, note.customer, note.author) == (
-        "call", "resolved", "inquiry", zhang, agent)
+        "call",
+        "resolved",
+        "inquiry",
+        zhang,
+        agent,
+    )
 
     card = text(agent_client.get(f"/customers/{zhang.pk}/"))
     assert card.count("问高钙牛奶到货时间") == 1
     assert card.count('class="timeline-call"') == 1
-    timeline = card[card.index('<ol class="timeline">'):]
+    timeline = card[card.index('<ol class="timeline">') :]
     assert "Incoming call" in timeline and "Resolved" in timeline and "Inquiry" in timeline
 
 
@@ -220,14 +232,15 @@ def test_a_log_needs_a_valid_outcome_and_reason(webhook, cti_token, zhang, agent
 
 def test_the_log_form_error_is_shown_by_htmx(webhook, cti_token, zhang, agent_client):
     """htmx swaps no 4xx answer unless told to: the form must ask for its 422s."""
-    call = ring(webhook, cti_token, user=["agent"])
+    ring(webhook, cti_token, user=["agent"])
     panel = probe(agent_client).content.decode()
     form = re.search(r'<form class="call-log"[^>]*>', panel).group(0)
     assert "422" in form, form
 
 
 def test_an_unknown_caller_is_offered_a_new_customer_with_the_number(
-        webhook, cti_token, agent_client):
+    webhook, cti_token, agent_client
+):
     ring(webhook, cti_token, user=["agent"], from_="0086 139-1234-5678")
     page = text(probe(agent_client))
     assert "Unknown caller." in page
@@ -240,17 +253,24 @@ def test_an_unknown_caller_is_offered_a_new_customer_with_the_number(
 # ---------------------------------------------------------------- who may
 
 
-def test_an_analyst_may_not_take_or_log_calls(webhook, cti_token, zhang, analyst, analyst_client,
-                                              agent):
+def test_an_analyst_may_not_take_or_log_calls(
+    webhook, cti_token, zhang, analyst, analyst_client, agent
+):
     call = ring(webhook, cti_token)
     alert = CallAlert.objects.get(user=agent)
     assert probe(analyst_client).status_code == 403
     assert log(analyst_client, call).status_code == 403
-    assert analyst_client.post("/calls/outbound/", {"customer": zhang.pk,
-                                                    "number": "13800138000"}).status_code == 403
+    assert (
+        analyst_client.post(
+            "/calls/outbound/", {"customer": zhang.pk, "number": "13800138000"}
+        ).status_code
+        == 403
+    )
     assert analyst_client.post(f"/calls/alerts/{alert.pk}/dismiss/").status_code == 403
-    assert analyst_client.post(f"/calls/{call.pk}/identify/",
-                               {"customer": zhang.pk}).status_code == 403
+    assert (
+        analyst_client.post(f"/calls/{call.pk}/identify/", {"customer": zhang.pk}).status_code
+        == 403
+    )
     assert analyst_client.post(f"/calls/{call.pk}/callback-done/").status_code == 403
     assert not Note.objects.exists() and Call.objects.count() == 1
     # They still read the call log and the callback list, without the panel probe.
@@ -263,9 +283,14 @@ def test_an_analyst_may_not_take_or_log_calls(webhook, cti_token, zhang, analyst
 def test_anonymous_is_sent_to_log_in(webhook, cti_token, zhang):
     call = ring(webhook, cti_token)
     anonymous = Client()
-    for method, url in [("get", "/calls/probe/?current="), ("post", f"/calls/{call.pk}/log/"),
-                        ("post", "/calls/outbound/"), ("get", "/calls/"),
-                        ("get", "/calls/callbacks/"), ("get", "/telephony/")]:
+    for method, url in [
+        ("get", "/calls/probe/?current="),
+        ("post", f"/calls/{call.pk}/log/"),
+        ("post", "/calls/outbound/"),
+        ("get", "/calls/"),
+        ("get", "/calls/callbacks/"),
+        ("get", "/telephony/"),
+    ]:
         response = getattr(anonymous, method)(url)
         assert response.status_code == 302, url
         assert response.url.startswith("/accounts/login/?next="), url
@@ -275,10 +300,19 @@ def test_anonymous_is_sent_to_log_in(webhook, cti_token, zhang):
 
 
 def miss(webhook, token, call_id, number="13800138000", at=T0):
-    post_event(webhook, token, event="newCall", callId=call_id, from_=number, direction="in",
-               timestamp=at)
-    post_event(webhook, token, event="hangup", callId=call_id, cause="cancel", from_=number,
-               direction="in", timestamp=at + 15)
+    post_event(
+        webhook, token, event="newCall", callId=call_id, from_=number, direction="in", timestamp=at
+    )
+    post_event(
+        webhook,
+        token,
+        event="hangup",
+        callId=call_id,
+        cause="cancel",
+        from_=number,
+        direction="in",
+        timestamp=at + 15,
+    )
     return Call.objects.get(call_id=call_id)
 
 
@@ -299,13 +333,31 @@ def test_an_answered_call_back_clears_the_callback(webhook, cti_token, zhang, ag
     miss(webhook, cti_token, "m1")
     # The agent calls back; nobody answers: still due.
     for event in ("newCall", "hangup"):
-        post_event(webhook, cti_token, event=event, callId="o1", from_="801",
-                   to="+86 138 0013 8000", direction="out", user=["agent"], timestamp=T0 + 100)
+        post_event(
+            webhook,
+            cti_token,
+            event=event,
+            callId="o1",
+            from_="801",
+            to="+86 138 0013 8000",
+            direction="out",
+            user=["agent"],
+            timestamp=T0 + 100,
+        )
     assert "张伟明" in callbacks_page(agent_client)
     # Called back and answered: done.
     for i, event in enumerate(("newCall", "answer", "hangup")):
-        post_event(webhook, cti_token, event=event, callId="o2", from_="801",
-                   to="138-0013-8000", direction="out", user=["agent"], timestamp=T0 + 200 + i)
+        post_event(
+            webhook,
+            cti_token,
+            event=event,
+            callId="o2",
+            from_="801",
+            to="138-0013-8000",
+            direction="out",
+            user=["agent"],
+            timestamp=T0 + 200 + i,
+        )
     assert "张伟明" not in callbacks_page(agent_client)
     assert Call.objects.get(call_id="m1").callback_done_at is not None
 
@@ -333,13 +385,19 @@ def dial(client, customer, number="138 0013 8000"):
 
 def test_a_click_on_a_tel_link_logs_a_dialled_call(zhang, agent, agent_client):
     card = agent_client.get(f"/customers/{zhang.pk}/").content.decode()
-    assert (f'href="tel:+8613800138000" data-call-log="{zhang.pk}" '
-            'data-number="+8613800138000"') in card
+    assert (
+        f'href="tel:+8613800138000" data-call-log="{zhang.pk}" data-number="+8613800138000"'
+    ) in card
     response = dial(agent_client, zhang, "+8613800138000")
     assert response.status_code == 201
     call = Call.objects.get(pk=response.json()["call"])
     assert (call.direction, call.state, call.agent, call.customer, call.number_e164) == (
-        Direction.OUTBOUND, CallState.DIALLED, agent, zhang, "+8613800138000")
+        Direction.OUTBOUND,
+        CallState.DIALLED,
+        agent,
+        zhang,
+        "+8613800138000",
+    )
     timeline = text(agent_client.get(f"/customers/{zhang.pk}/"))
     assert "Outgoing call" in timeline
 
@@ -354,8 +412,16 @@ def test_a_click_with_no_number_is_refused(zhang, agent_client):
 
 def pbx_outbound(webhook, token, call_id, user="agent", to="0086 138 0013 8000", events=None):
     for event in events or ("newCall",):
-        response = post_event(webhook, token, event=event, callId=call_id, from_="801", to=to,
-                              direction="out", user=[user])
+        response = post_event(
+            webhook,
+            token,
+            event=event,
+            callId=call_id,
+            from_="801",
+            to=to,
+            direction="out",
+            user=[user],
+        )
         assert response.status_code == 200
 
 
@@ -365,12 +431,17 @@ def test_the_pbx_events_of_a_clicked_call_join_it(webhook, cti_token, zhang, age
     call = Call.objects.get()
     assert call.pk == clicked.pk and call.call_id == "pbx-77"
     assert (call.state, call.agent, call.customer, call.direction) == (
-        CallState.ENDED, agent, zhang, Direction.OUTBOUND)
+        CallState.ENDED,
+        agent,
+        zhang,
+        Direction.OUTBOUND,
+    )
     assert call.integration is not None and call.our_number == "801"
 
 
-def test_only_the_same_agent_and_number_within_two_minutes_join(webhook, cti_token, zhang, agent2,
-                                                               agent_client):
+def test_only_the_same_agent_and_number_within_two_minutes_join(
+    webhook, cti_token, zhang, agent2, agent_client
+):
     clicked = Call.objects.get(pk=dial(agent_client, zhang).json()["call"])
     pbx_outbound(webhook, cti_token, "other-agent", user="agent2")
     pbx_outbound(webhook, cti_token, "other-number", to="13912345678")
@@ -381,8 +452,9 @@ def test_only_the_same_agent_and_number_within_two_minutes_join(webhook, cti_tok
     assert Call.objects.count() == 4
 
 
-def test_a_blocked_numbers_missed_call_is_no_callback(webhook, cti_token, zhang, supervisor,
-                                                      agent_client):
+def test_a_blocked_numbers_missed_call_is_no_callback(
+    webhook, cti_token, zhang, supervisor, agent_client
+):
     from kehu.telephony import services
 
     services.number_block(actor=supervisor, number="13800138000", reason="harassment")
@@ -391,14 +463,23 @@ def test_a_blocked_numbers_missed_call_is_no_callback(webhook, cti_token, zhang,
     assert "张伟明" not in callbacks_page(agent_client)
 
 
-def test_calls_follow_a_merged_customer_to_the_survivor(webhook, cti_token, zhang, agent,
-                                                        supervisor, agent_client):
-    duplicate = customer_services.customer_create(actor=agent, kind="individual",
-                                                  name="张伟明（重复）", phones=["139 0000 1111"])
+def test_calls_follow_a_merged_customer_to_the_survivor(
+    webhook, cti_token, zhang, agent, supervisor, agent_client
+):
+    duplicate = customer_services.customer_create(
+        actor=agent, kind="individual", name="张伟明（重复）", phones=["139 0000 1111"]
+    )
     missed = miss(webhook, cti_token, "m1", number="13900001111")
     answered = ring(webhook, cti_token, "a1", from_="13900001111", user=["agent"])
-    post_event(webhook, cti_token, event="answer", callId="a1", user="agent",
-               from_="13900001111", direction="in")
+    post_event(
+        webhook,
+        cti_token,
+        event="answer",
+        callId="a1",
+        user="agent",
+        from_="13900001111",
+        direction="in",
+    )
     assert missed.customer == answered.customer == duplicate
 
     customer_services.customer_merge(actor=supervisor, survivor=zhang, duplicate=duplicate)
@@ -412,3 +493,29 @@ def test_calls_follow_a_merged_customer_to_the_survivor(webhook, cti_token, zhan
     card = text(agent_client.get(f"/customers/{zhang.pk}/"))
     assert card.count('class="timeline-call"') == 2
     assert card.count("合并前的来电") == 1
+
+
+# ---------------------------------------------------------------- the call log page
+
+
+def test_the_call_log_page_filters(webhook, cti_token, zhang, agent, agent_client, analyst_client):
+    miss(webhook, cti_token, "m1")
+    ring(webhook, cti_token, "r1", from_="13912345678", user=["agent"])
+    dial(agent_client, zhang)
+
+    def rows(client, query="") -> list[str]:
+        page = text(client.get(f"/calls/{query}"))
+        body = page[page.index("<tbody>") : page.index("</tbody>")]
+        return re.findall(r"<tr>.*?</tr>", body, flags=re.S)
+
+    assert len(rows(agent_client)) == 3
+    missed = rows(agent_client, "?state=missed")
+    assert len(missed) == 1 and "张伟明" in missed[0] and "Missed" in missed[0]
+    assert len(rows(agent_client, "?direction=out")) == 1
+    assert len(rows(agent_client, "?mine=1")) == 1  # the dialled call is the agent's
+    assert (
+        len(rows(analyst_client, "?mine=1")) == 1
+        and "No calls." in rows(analyst_client, "?mine=1")[0]
+    )
+    assert len(rows(agent_client, "?state=bogus")) == 3  # an unknown filter is ignored
+    assert "139 1234 5678" in " ".join(rows(agent_client, "?state=ringing"))

@@ -27,26 +27,53 @@ def at(seconds: int) -> datetime:
 
 
 def test_form_encoded_newcall_answer_hangup_make_one_call(webhook, cti_token, zhang, agent):
-    response = post_event(webhook, cti_token, event="newCall", callId="c1", user=["agent"],
-                          queue="sales", timestamp=T0, **INBOUND)
+    response = post_event(
+        webhook,
+        cti_token,
+        event="newCall",
+        callId="c1",
+        user=["agent"],
+        queue="sales",
+        timestamp=T0,
+        **INBOUND,
+    )
     assert response.status_code == 200
     assert response.json() == {}
     call = Call.objects.get()
     assert call.state == CallState.RINGING
     assert call.get_state_display() == "Ringing"
     assert (call.customer, call.number_e164, call.our_number, call.queue) == (
-        zhang, "+8613800138000", "4008001234", "sales")
+        zhang,
+        "+8613800138000",
+        "4008001234",
+        "sales",
+    )
     assert call.started_at == at(0)
 
-    post_event(webhook, cti_token, event="answer", callId="c1", user="agent",
-               answeringNumber="801", timestamp=T0 + 7, **INBOUND)
+    post_event(
+        webhook,
+        cti_token,
+        event="answer",
+        callId="c1",
+        user="agent",
+        answeringNumber="801",
+        timestamp=T0 + 7,
+        **INBOUND,
+    )
     call.refresh_from_db()
     assert call.state == CallState.ANSWERED
     assert call.get_state_display() == "In progress"
     assert call.agent == agent and call.answered_at == at(7)
 
-    post_event(webhook, cti_token, event="hangup", callId="c1", cause="normalClearing",
-               timestamp=T0 + 7 + 125, **INBOUND)
+    post_event(
+        webhook,
+        cti_token,
+        event="hangup",
+        callId="c1",
+        cause="normalClearing",
+        timestamp=T0 + 7 + 125,
+        **INBOUND,
+    )
     call.refresh_from_db()
     assert call.state == CallState.ENDED
     assert call.get_state_display() == "Answered"
@@ -54,26 +81,52 @@ def test_form_encoded_newcall_answer_hangup_make_one_call(webhook, cti_token, zh
     assert call.duration_seconds == 125  # hangup − answer, not hangup − ring
     assert Call.objects.count() == 1
     assert sorted(CallEvent.objects.values_list("event", flat=True)) == [
-        "answer", "hangup", "newCall"]
+        "answer",
+        "hangup",
+        "newCall",
+    ]
 
 
 def test_json_body_is_read_like_the_form(webhook, cti_token, zhang, agent):
-    for event, extra in (("newCall", {"user": ["agent"]}), ("answer", {"user": "agent"}),
-                         ("hangup", {"cause": "normalClearing"})):
-        response = post_event(webhook, cti_token, as_json=True, event=event, callId="j1",
-                              timestamp=T0 + {"newCall": 0, "answer": 3, "hangup": 63}[event],
-                              **INBOUND, **extra)
+    for event, extra in (
+        ("newCall", {"user": ["agent"]}),
+        ("answer", {"user": "agent"}),
+        ("hangup", {"cause": "normalClearing"}),
+    ):
+        response = post_event(
+            webhook,
+            cti_token,
+            as_json=True,
+            event=event,
+            callId="j1",
+            timestamp=T0 + {"newCall": 0, "answer": 3, "hangup": 63}[event],
+            **INBOUND,
+            **extra,
+        )
         assert response.status_code == 200, response.content
         assert response.json() == {}
     call = Call.objects.get()
     assert (call.state, call.customer, call.agent, call.duration_seconds) == (
-        CallState.ENDED, zhang, agent, 60)
+        CallState.ENDED,
+        zhang,
+        agent,
+        60,
+    )
 
 
 def test_json_may_send_numbers_and_users_as_plain_values(webhook, cti_token, zhang, agent):
-    response = post_event(webhook, cti_token, as_json=True, event="newCall", callId=42,
-                          from_=8613800138000, to=4008001234, direction="in", user="agent",
-                          timestamp=T0)
+    response = post_event(
+        webhook,
+        cti_token,
+        as_json=True,
+        event="newCall",
+        callId=42,
+        from_=8613800138000,
+        to=4008001234,
+        direction="in",
+        user="agent",
+        timestamp=T0,
+    )
     assert response.status_code == 200, response.content
     call = Call.objects.get()
     assert (call.call_id, call.customer) == ("42", zhang)
@@ -81,10 +134,18 @@ def test_json_may_send_numbers_and_users_as_plain_values(webhook, cti_token, zha
 
 
 def test_newcall_then_hangup_without_answer_is_missed(webhook, cti_token, zhang, agent):
-    post_event(webhook, cti_token, event="newCall", callId="m1", user=["agent"],
-               timestamp=T0, **INBOUND)
-    post_event(webhook, cti_token, event="hangup", callId="m1", cause="cancel",
-               timestamp=T0 + 20, **INBOUND)
+    post_event(
+        webhook, cti_token, event="newCall", callId="m1", user=["agent"], timestamp=T0, **INBOUND
+    )
+    post_event(
+        webhook,
+        cti_token,
+        event="hangup",
+        callId="m1",
+        cause="cancel",
+        timestamp=T0 + 20,
+        **INBOUND,
+    )
     call = Call.objects.get()
     assert call.state == CallState.MISSED
     assert call.answered_at is None and call.duration_seconds is None
@@ -114,12 +175,12 @@ def test_deactivated_integration_is_refused(webhook, cti_token, agent):
 
 
 def test_deactivating_through_the_settings_page_refuses_the_token(
-        webhook, cti_token, supervisor_client, agent):
+    webhook, cti_token, supervisor_client, agent
+):
     integration = CtiIntegration.objects.get()
     response = supervisor_client.post("/telephony/", {"deactivate": integration.pk})
     assert response.status_code == 302
-    assert post_event(webhook, cti_token, event="newCall", callId="x",
-                      **INBOUND).status_code == 401
+    assert post_event(webhook, cti_token, event="newCall", callId="x", **INBOUND).status_code == 401
     assert nothing_written()
 
 
@@ -152,34 +213,65 @@ def test_the_webhook_takes_post_only(webhook, cti_token):
 @pytest.mark.parametrize(
     ("body", "content_type", "message"),
     [
-        ("event=newCall&from=13800138000&direction=in", "application/x-www-form-urlencoded",
-         "callId is required"),
-        ("event=ring&callId=a1&from=13800138000", "application/x-www-form-urlencoded",
-         "Unknown event"),
+        (
+            "event=newCall&from=13800138000&direction=in",
+            "application/x-www-form-urlencoded",
+            "callId is required",
+        ),
+        (
+            "event=ring&callId=a1&from=13800138000",
+            "application/x-www-form-urlencoded",
+            "Unknown event",
+        ),
         ("callId=a1&from=13800138000", "application/x-www-form-urlencoded", "Unknown event"),
-        ("event=newCall&callId=a1&direction=sideways", "application/x-www-form-urlencoded",
-         "direction must be"),
-        ("event=newCall&callId=" + "x" * 101, "application/x-www-form-urlencoded",
-         "at most 100 characters"),
-        ("event=newCall&callId=a1&timestamp=yesterday", "application/x-www-form-urlencoded",
-         "timestamp must be"),
-        ("event=newCall&callId=a1&timestamp=nan", "application/x-www-form-urlencoded",
-         "timestamp must be"),
-        ("event=newCall&callId=a1&timestamp=1e300", "application/x-www-form-urlencoded",
-         "timestamp must be"),
-        ("event=newCall&callId=a1&timestamp=1e18", "application/x-www-form-urlencoded",
-         "timestamp must be"),
-        ("event=newCall&callId=a1&timestamp=-1e18", "application/x-www-form-urlencoded",
-         "timestamp must be"),
+        (
+            "event=newCall&callId=a1&direction=sideways",
+            "application/x-www-form-urlencoded",
+            "direction must be",
+        ),
+        (
+            "event=newCall&callId=" + "x" * 101,
+            "application/x-www-form-urlencoded",
+            "at most 100 characters",
+        ),
+        (
+            "event=newCall&callId=a1&timestamp=yesterday",
+            "application/x-www-form-urlencoded",
+            "timestamp must be",
+        ),
+        (
+            "event=newCall&callId=a1&timestamp=nan",
+            "application/x-www-form-urlencoded",
+            "timestamp must be",
+        ),
+        (
+            "event=newCall&callId=a1&timestamp=1e300",
+            "application/x-www-form-urlencoded",
+            "timestamp must be",
+        ),
+        (
+            "event=newCall&callId=a1&timestamp=1e18",
+            "application/x-www-form-urlencoded",
+            "timestamp must be",
+        ),
+        (
+            "event=newCall&callId=a1&timestamp=-1e18",
+            "application/x-www-form-urlencoded",
+            "timestamp must be",
+        ),
         ('{"event": "newCall", "callId": "a1",', "application/json", "not valid JSON"),
         ('["newCall", "a1"]', "application/json", "must be a JSON object"),
-        ('{"event": "newCall", "callId": "a1", "timestamp": "soon"}', "application/json",
-         "timestamp must be"),
+        (
+            '{"event": "newCall", "callId": "a1", "timestamp": "soon"}',
+            "application/json",
+            "timestamp must be",
+        ),
         ('{"event": "hangup"}', "application/json", "callId is required"),
     ],
 )
 def test_malformed_event_is_400_with_the_reason_and_writes_nothing(
-        webhook, cti_token, agent, body, content_type, message):
+    webhook, cti_token, agent, body, content_type, message
+):
     response = webhook.post(f"/cti/{cti_token}", body, content_type=content_type)
     assert response.status_code == 400, response.content
     assert message in response.json()["error"]
@@ -198,20 +290,34 @@ def test_the_same_event_twice_changes_nothing(webhook, cti_token, zhang, agent, 
     for fields in events:
         first = post_event(webhook, cti_token, callId="d1", **INBOUND, **fields)
         call = Call.objects.get()
-        before = (call_snapshot(call), alerts_snapshot(), CallEvent.objects.count(),
-                  CallAlert.objects.count())
+        before = (
+            call_snapshot(call),
+            alerts_snapshot(),
+            CallEvent.objects.count(),
+            CallAlert.objects.count(),
+        )
         # The repeat arrives later and (as some PBXs do) with another timestamp.
-        again = post_event(webhook, cti_token, callId="d1", **INBOUND,
-                           **(fields | {"timestamp": fields["timestamp"] + 30}))
+        again = post_event(
+            webhook,
+            cti_token,
+            callId="d1",
+            **INBOUND,
+            **(fields | {"timestamp": fields["timestamp"] + 30}),
+        )
         assert again.status_code == 200 and again.json() == first.json()
-        after = (call_snapshot(call), alerts_snapshot(), CallEvent.objects.count(),
-                 CallAlert.objects.count())
+        after = (
+            call_snapshot(call),
+            alerts_snapshot(),
+            CallEvent.objects.count(),
+            CallAlert.objects.count(),
+        )
         assert after == before, fields["event"]
     assert call_snapshot(call)["duration"] == 30
 
 
 def test_a_repeated_newcall_does_not_reopen_a_dismissed_panel(
-        webhook, cti_token, zhang, agent, agent_client):
+    webhook, cti_token, zhang, agent, agent_client
+):
     post_event(webhook, cti_token, event="newCall", callId="d2", user=["agent"], **INBOUND)
     alert = CallAlert.objects.get()
     assert agent_client.post(f"/calls/alerts/{alert.pk}/dismiss/").status_code == 200
@@ -241,12 +347,12 @@ def _final_state(webhook, token, events, call_id):
 
 
 @pytest.mark.parametrize("events", [ANSWERED_CALL, MISSED_CALL], ids=["answered", "missed"])
-def test_events_in_any_order_give_the_same_call(webhook, cti_token, zhang, agent, agent2,
-                                                events):
+def test_events_in_any_order_give_the_same_call(webhook, cti_token, zhang, agent, agent2, events):
     expected = _final_state(webhook, cti_token, events, "in-order")
     for n, order in enumerate(itertools.permutations(events)):
         assert _final_state(webhook, cti_token, order, f"order-{n}") == expected, [
-            e["event"] for e in order]
+            e["event"] for e in order
+        ]
     assert Call.objects.count() == 1 + len(list(itertools.permutations(events)))
     snapshot, alerts = expected
     if events is ANSWERED_CALL:
@@ -270,45 +376,83 @@ def test_hangup_answer_newcall_reversed_is_the_answered_call(webhook, cti_token,
 # ---------------------------------------------------------------- blocked numbers, integrations
 
 
-def test_a_blocked_number_is_rejected_without_an_alert(webhook, cti_token, zhang, agent,
-                                                       supervisor):
+def test_a_blocked_number_is_rejected_without_an_alert(
+    webhook, cti_token, zhang, agent, supervisor
+):
     services.number_block(actor=supervisor, number="0086-138-0013-8000", reason="spam")
-    response = post_event(webhook, cti_token, event="newCall", callId="b1", user=["agent"],
-                          from_="13800138000", to="4008001234", direction="in")
+    response = post_event(
+        webhook,
+        cti_token,
+        event="newCall",
+        callId="b1",
+        user=["agent"],
+        from_="13800138000",
+        to="4008001234",
+        direction="in",
+    )
     assert response.status_code == 200
     assert response.json() == {"action": "reject", "reason": "busy"}
     call = Call.objects.get()
     assert call.blocked
     assert not CallAlert.objects.exists()
     # Repeated, still rejected; the hang-up that follows is just logged.
-    again = post_event(webhook, cti_token, event="newCall", callId="b1", user=["agent"],
-                       from_="13800138000", direction="in")
+    again = post_event(
+        webhook,
+        cti_token,
+        event="newCall",
+        callId="b1",
+        user=["agent"],
+        from_="13800138000",
+        direction="in",
+    )
     assert again.json() == {"action": "reject", "reason": "busy"}
-    hangup = post_event(webhook, cti_token, event="hangup", callId="b1", cause="busy",
-                        from_="13800138000", direction="in")
+    hangup = post_event(
+        webhook,
+        cti_token,
+        event="hangup",
+        callId="b1",
+        cause="busy",
+        from_="13800138000",
+        direction="in",
+    )
     assert hangup.json() == {}
     assert not CallAlert.objects.exists()
 
 
 def test_blocking_through_the_settings_page(supervisor_client, webhook, cti_token, agent):
-    response = supervisor_client.post("/telephony/", {"block": "1", "number": "+86 138 0013 8000",
-                                                      "reason": "spam"})
+    response = supervisor_client.post(
+        "/telephony/", {"block": "1", "number": "+86 138 0013 8000", "reason": "spam"}
+    )
     assert response.status_code == 302
-    response = post_event(webhook, cti_token, event="newCall", callId="b2",
-                          from_="8613800138000", direction="in")
+    response = post_event(
+        webhook, cti_token, event="newCall", callId="b2", from_="8613800138000", direction="in"
+    )
     assert response.json() == {"action": "reject", "reason": "busy"}
-    bad = supervisor_client.post("/telephony/", {"block": "1", "number": "anonymous"},
-                                 follow=True)
+    bad = supervisor_client.post("/telephony/", {"block": "1", "number": "anonymous"}, follow=True)
     assert "not a phone number" in bad.content.decode()
 
 
 def test_two_integrations_with_the_same_call_id_are_two_calls(webhook, cti_token, zhang, agent):
     _other, other_token = services.integration_create(name="Cloud call centre")
     post_event(webhook, cti_token, event="newCall", callId="same", timestamp=T0, **INBOUND)
-    post_event(webhook, other_token, event="newCall", callId="same", timestamp=T0 + 1,
-               from_="010 6552 9988", direction="in")
-    post_event(webhook, other_token, event="hangup", callId="same", timestamp=T0 + 9,
-               from_="010 6552 9988", direction="in")
+    post_event(
+        webhook,
+        other_token,
+        event="newCall",
+        callId="same",
+        timestamp=T0 + 1,
+        from_="010 6552 9988",
+        direction="in",
+    )
+    post_event(
+        webhook,
+        other_token,
+        event="hangup",
+        callId="same",
+        timestamp=T0 + 9,
+        from_="010 6552 9988",
+        direction="in",
+    )
     assert Call.objects.count() == 2
     mine, theirs = Call.objects.order_by("started_at")
     assert (mine.number_e164, mine.state) == ("+8613800138000", CallState.RINGING)
@@ -339,8 +483,11 @@ def _post_at_once(url: str, bodies: list[bytes]) -> list[tuple[int, bytes]]:
 
     def send(i: int) -> None:
         request = urllib.request.Request(
-            url, data=bodies[i], method="POST",
-            headers={"Content-Type": "application/x-www-form-urlencoded"})
+            url,
+            data=bodies[i],
+            method="POST",
+            headers={"Content-Type": "application/x-www-form-urlencoded"},
+        )
         barrier.wait()
         try:
             with urllib.request.urlopen(request, timeout=30) as response:
@@ -372,8 +519,9 @@ def race_setup(transactional_db, agent, agent2, zhang):
     return token
 
 
-def test_eight_identical_newcalls_at_once_make_one_call_and_one_event(race_setup,
-                                                                      concurrent_server):
+def test_eight_identical_newcalls_at_once_make_one_call_and_one_event(
+    race_setup, concurrent_server
+):
     url, counts = concurrent_server
     body = _form(event="newCall", callId="race", user=["agent"], timestamp=T0, **INBOUND)
     results = _post_at_once(f"{url}/cti/{race_setup}", [body] * 8)
@@ -392,7 +540,14 @@ def test_newcall_answer_hangup_at_once_make_one_answered_call(race_setup, concur
 def test_json_may_name_the_agent_by_a_numeric_extension(webhook, cti_token, zhang, agent2):
     for user in (802, [802]):
         CallAlert.objects.all().delete()
-        response = post_event(webhook, cti_token, as_json=True, event="newCall",
-                              callId=f"ext-{user}", user=user, **INBOUND)
+        response = post_event(
+            webhook,
+            cti_token,
+            as_json=True,
+            event="newCall",
+            callId=f"ext-{user}",
+            user=user,
+            **INBOUND,
+        )
         assert response.status_code == 200, response.content
         assert CallAlert.objects.get().user == agent2

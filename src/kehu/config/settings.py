@@ -87,7 +87,8 @@ TEMPLATES = [
 DATABASE_URL = env_str("KEHU_DATABASE_URL", f"sqlite:///{DATA_DIR / 'kehu.sqlite3'}")
 DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60)}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
-    DATABASES["default"]["CONN_MAX_AGE"] = 0
+    # Kept open between requests like PostgreSQL's (conn_max_age above): a new SQLite
+    # connection costs a millisecond or more (schema parse, pragmas) and an empty page cache.
     DATABASES["default"]["OPTIONS"] = {
         # WAL lets readers work while an import writes; IMMEDIATE avoids the
         # "database is locked" upgrade deadlock between two writers.

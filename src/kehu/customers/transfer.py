@@ -7,20 +7,17 @@ already stored, so importing the same file twice changes nothing.
 """
 
 import csv
-import functools
 import gc
 import io
 import multiprocessing
 import os
-import pickle
 from collections.abc import Callable, Iterator
+from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
 
-import django
-from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
@@ -417,7 +414,7 @@ def _unguard(value: str) -> str:
 
 # Files with at least this many rows are checked by worker processes while this one
 # writes: libphonenumber alone reads some 30,000 numbers a second on one core. Below
-# it, starting the workers (each imports Django) costs more than they save.
+# it, starting the workers costs more than they save.
 PARALLEL_MIN_ROWS = 20_000
 WORKERS = 2
 
@@ -427,33 +424,36 @@ def _checked_chunks(rows: list[tuple[int, list[str]]],
     """The rows checked, CHUNK at a time and in file order."""
     chunks = (rows[start : start + CHUNK] for start in range(0, len(rows), CHUNK))
     workers = min(WORKERS, os.cpu_count() or 1)
-    settings_module = os.environ.get("DJANGO_SETTINGS_MODULE")
-    if len(rows) < PARALLEL_MIN_ROWS or workers < 2 or not settings_module:
+    if len(rows) < PARALLEL_MIN_ROWS or workers < 2 or not _can_fork():
         for chunk in chunks:
             yield validator.check_rows(chunk)
         return
-    # "spawn", not "fork": the importing process may be a threaded server or task
-    # worker, and a fresh interpreter shares no locks or database connections with it.
-    # The workers' initializer is django.setup, so they unpickle this module's function
-    # with the apps ready; each task carries the validator (a few kB).
-    setup = pickle.dumps((translation.get_language(), settings.KEHU_PHONE_REGION, validator))
-    context = multiprocessing.get_context("spawn")
-    with context.Pool(workers, initializer=django.setup) as pool:
-        yield from pool.imap(functools.partial(_check_in_worker, setup), chunks)
+    # Forked workers start at once with this process's settings, translations and
+    # validator, and never touch the database. (A spawned worker would import the
+    # __main__ module again: a script without a main guard would import in a loop.)
+    # A worker that dies makes the pool raise, rather than wait for it forever.
+    with ProcessPoolExecutor(
+        workers, mp_context=multiprocessing.get_context("fork"),
+        initializer=_worker_start, initargs=(validator, translation.get_language()),
+    ) as pool:
+        yield from pool.map(_check_in_worker, chunks)
 
 
-_worker_setup: tuple[bytes, _Validator] | None = None
+def _can_fork() -> bool:
+    return "fork" in multiprocessing.get_all_start_methods()
 
 
-def _check_in_worker(setup: bytes, rows: list[tuple[int, list[str]]]) -> list[tuple]:
-    global _worker_setup
-    if _worker_setup is None or _worker_setup[0] != setup:
-        language, region, validator = pickle.loads(setup)
-        translation.activate(language)  # messages in the importing user's language
-        settings.KEHU_PHONE_REGION = region
-        gc.disable()  # as in the importing process (see _gc_paused); the worker ends with it
-        _worker_setup = (setup, validator)
-    return _worker_setup[1].check_rows(rows)
+_worker_validator: _Validator | None = None
+
+
+def _worker_start(validator: _Validator, language: str) -> None:
+    global _worker_validator
+    _worker_validator = validator
+    translation.activate(language)  # messages in the importing user's language
+
+
+def _check_in_worker(rows: list[tuple[int, list[str]]]) -> list[tuple]:
+    return _worker_validator.check_rows(rows)
 
 
 @contextmanager
@@ -742,14 +742,20 @@ def _import_customers(checked: Iterator[list[tuple]], *, total: int, actor,
                       progress: Callable[[int, int], None]) -> None:
     duplicates = _DuplicateIds()
     tag_ids = {t.name: t.pk for t in Tag.objects.all()}
+    records: list[CustomerRecord] = []
     done = 0
     for chunk in checked:
-        records = _accepted(chunk, duplicates, report)
+        records += _accepted(chunk, duplicates, report)
         done += len(chunk)
         if report.rejected and not skip_invalid:
             continue  # nothing will be kept; go on checking, to report every bad row
-        _write_customers(records, actor=actor, report=report, source=source, tag_ids=tag_ids)
-        progress(done, total)
+        # Written CHUNK valid records at a time, however many rows were skipped: a
+        # phone repeated within one write is not warned about, so the chunks decide.
+        while len(records) >= CHUNK or (records and done == total):
+            _write_customers(records[:CHUNK], actor=actor, report=report, source=source,
+                             tag_ids=tag_ids)
+            records = records[CHUNK:]
+            progress(done, total)
 
 
 def _import_contacts(checked: Iterator[list[tuple]], *, actor, report: ImportReport,

@@ -206,7 +206,11 @@ class WorkingTime:
         pauses: Iterable[Pause] = (),
     ) -> datetime:
         """The earliest instant at which `business_duration` of business time has passed
-        since `start`, the clock stopped during `pauses`; in the calendar's time zone.
+        since `start`, the clock stopped during `pauses`.
+
+        The result is in UTC: a datetime in a zone with DST that falls in the repeated hour
+        compares unequal to every datetime of another zone (PEP 495), so it is handed out
+        only for display, converted there.
 
         A start outside working hours counts from the next opening; a target that runs out
         at a closing time ends then, not at the next opening. A zero duration ends at
@@ -227,9 +231,9 @@ class WorkingTime:
             # take_week keeps whole weeks from running the clock out, so a stretch that
             # does is a single interval and the deadline lies inside it.
             if business >= remaining:
-                return (span_start + remaining).astimezone(self.time_zone)
+                return span_start + remaining
             remaining -= business
-        return start_utc.astimezone(self.time_zone)
+        return start_utc
 
     def business_time_between(
         self,
@@ -364,7 +368,7 @@ class _Pauses:
             if i < len(self._starts) and self._starts[i] < end:
                 if self._starts[i] > start:
                     yield start, self._starts[i]
-                start = max(start, self._ends[i])
+                start = self._ends[i]
                 i += 1
             else:
                 yield start, end

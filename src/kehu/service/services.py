@@ -8,12 +8,14 @@ from kehu.service.models import BusinessCalendar, CalendarDay
 
 
 def _calendar_save(calendar: BusinessCalendar) -> BusinessCalendar:
-    calendar.full_clean()
-    # One default at a time (a constraint guards it): the new default takes over the flag.
+    """Validates and saves; callers run in a transaction, which a refusal rolls back."""
+    # One default at a time (a constraint guards it): the new default takes over the flag,
+    # before validation, which checks that constraint.
     if calendar.is_default:
         BusinessCalendar.objects.filter(is_default=True).exclude(pk=calendar.pk).update(
             is_default=False
         )
+    calendar.full_clean()
     calendar.save()
     return calendar
 

@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Q, prefetch_related_objects
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -97,16 +97,67 @@ def _users_named(names) -> list[User]:
     names = [n.strip() for n in names if n and n.strip()]
     if not names:
         return []
-    lowered = [n.lower() for n in names]
+    usernames = {*names, *(n.lower() for n in names)}
     return list(
         User.objects.filter(is_active=True).filter(
-            Q(username__in=names) | Q(username__in=lowered) | Q(extension__in=names)
+            Q(username__in=usernames) | Q(extension__in=names)
         )
     )
 
 
-def _derive(call: Call, timing: dict | None = None) -> None:
-    events = {e.event: e for e in call.events.all()}
+class _Lookups:
+    """The numbers and agent names one event leads to, each read once.
+
+    cti_event_record fills it before its write transaction with what the event's own
+    fields need: SQLite lets one writer work at a time, so its lock is then held for
+    the writes rather than these reads (of tables the webhook never writes). Whatever
+    is first needed inside the transaction is read there.
+    """
+
+    def __init__(self) -> None:
+        self._found: dict[tuple, object] = {}
+        self.match_seconds = 0.0  # parsing, matching and the blocked check, for Server-Timing
+
+    def _once(self, key: tuple, read, *, match: bool = True):
+        if key not in self._found:
+            started = time.perf_counter()
+            self._found[key] = read()
+            if match:
+                self.match_seconds += time.perf_counter() - started
+        return self._found[key]
+
+    def phone(self, text: str):
+        return self._once(("phone", text), lambda: phone_parse_or_none(text))
+
+    def matches(self, e164: str) -> list:
+        # The order of several matches is not used here: skip the recency lookups.
+        return self._once(("matches", e164),
+                          lambda: caller_matches(e164=e164, by_recency=False))
+
+    def blocked(self, e164: str) -> bool:
+        return self._once(("blocked", e164),
+                          lambda: BlockedNumber.objects.filter(e164=e164).exists())
+
+    def users_named(self, names) -> list[User]:
+        names = tuple(n.strip() for n in names if n and n.strip())
+        return list(self._once(("users", names), lambda: _users_named(names), match=False))
+
+    def prefetch(self, event: CtiEvent) -> None:
+        """What _derive and _alerts_update will ask about this event, as they ask it."""
+        theirs = event.from_number if event.direction == Direction.INBOUND else event.to_number
+        parsed = self.phone(theirs[:64])
+        if parsed:
+            self.blocked(parsed.e164)
+            if event.event == "newCall":  # later events find the call matched already
+                self.matches(parsed.e164)
+        if event.event == "answer":
+            self.users_named([*event.users, event.answering_number])
+        elif event.event == "newCall":
+            self.users_named(event.users)
+
+
+def _derive(call: Call, events: list[CallEvent], lookups: _Lookups) -> None:
+    events = {e.event: e for e in events}
     new_call, answer, hangup = (events.get(name) for name in EVENTS)
     described = new_call or answer or hangup
     payload = described.payload
@@ -129,30 +180,26 @@ def _derive(call: Call, timing: dict | None = None) -> None:
     else:
         call.state = CallState.RINGING
     if answer:
-        named = _users_named([*answer.payload.get("user", []),
-                              answer.payload.get("answeringNumber", "")])
+        named = lookups.users_named([*answer.payload.get("user", []),
+                                     answer.payload.get("answeringNumber", "")])
         call.agent = named[0] if named else call.agent
     elif call.direction == Direction.OUTBOUND and new_call:
-        named = _users_named(new_call.payload.get("user", []))
+        named = lookups.users_named(new_call.payload.get("user", []))
         call.agent = named[0] if named else call.agent
 
-    match_started = time.perf_counter()
-    parsed = phone_parse_or_none(call.number_raw)
+    parsed = lookups.phone(call.number_raw)
     e164 = parsed.e164 if parsed else ""
     if e164 != call.number_e164 or (e164 and not call.match_count and not call.customer_id):
         call.number_e164 = e164
-        # The order of several matches is not used here: skip the recency lookups.
-        matches = caller_matches(e164=e164, by_recency=False) if e164 else []
+        matches = lookups.matches(e164) if e164 else []
         customers = {m.customer.pk for m in matches}
         call.match_count = len(customers)
         call.customer = matches[0].customer if len(customers) == 1 else None
         call.contact = matches[0].contact if len(matches) == 1 else None
-    call.blocked = bool(e164) and BlockedNumber.objects.filter(e164=e164).exists()
-    if timing is not None:
-        timing["match"] = time.perf_counter() - match_started
+    call.blocked = bool(e164) and lookups.blocked(e164)
 
 
-def _alerts_update(call: Call) -> None:
+def _alerts_update(call: Call, events: list[CallEvent], lookups: _Lookups) -> None:
     """Makes sure everyone the call rang for, and whoever answered it, has a panel.
 
     Whether a panel is open is derived from the call at read time
@@ -162,28 +209,28 @@ def _alerts_update(call: Call) -> None:
     """
     if call.blocked:
         return
-    new_call = next((e for e in call.events.all() if e.event == "newCall"), None)
+    new_call = next((e for e in events if e.event == "newCall"), None)
     named = [n for n in new_call.payload.get("user", []) if n.strip()] if new_call else []
-    users = _users_named(named)
+    users = lookups.users_named(named)
     if new_call and not named and call.direction == Direction.INBOUND:
         # No agent named: the call rings the whole agent group. (Agents named but
         # unknown to kehu ring nobody here: the call is not ringing for the others.)
         users = list(User.objects.filter(is_active=True, role=Role.AGENT))
     if call.agent_id and call.state in (CallState.ANSWERED, CallState.ENDED):
         users.append(call.agent)
-    wanted = {u.pk: u for u in users}
-    if wanted:  # one query for those who have a panel already, one insert for the others
-        have = set(call.alerts.filter(user__in=wanted).values_list("user_id", flat=True))
-        CallAlert.objects.bulk_create(
-            [CallAlert(call=call, user=user) for pk, user in wanted.items() if pk not in have])
+    # One statement; a panel that exists already is left as it is (one_alert_each).
+    CallAlert.objects.bulk_create(
+        [CallAlert(call=call, user=user) for user in {u.pk: u for u in users}.values()],
+        ignore_conflicts=True)
 
 
-def _click_to_call_adopt(*, integration: CtiIntegration, event: CtiEvent) -> None:
+def _click_to_call_adopt(*, integration: CtiIntegration, event: CtiEvent,
+                         lookups: _Lookups) -> None:
     """Gives a call logged from a tel: link the PBX's id, so one call is one row."""
     if event.event != "newCall" or event.direction != Direction.OUTBOUND:
         return
-    parsed = phone_parse_or_none(event.to_number)
-    agents = _users_named(event.users)
+    parsed = lookups.phone(event.to_number)
+    agents = lookups.users_named(event.users)
     if not parsed or not agents:
         return
     since = timezone.now() - timedelta(seconds=CLICK_TO_CALL_WINDOW)
@@ -200,7 +247,6 @@ def _click_to_call_adopt(*, integration: CtiIntegration, event: CtiEvent) -> Non
         pending.save(update_fields=["integration", "call_id"])
 
 
-@transaction.atomic
 def cti_event_record(*, integration: CtiIntegration, event: CtiEvent,
                      timing: dict | None = None) -> dict:
     """Stores one event and answers the telephony system (Zammad's reply shape).
@@ -208,32 +254,37 @@ def cti_event_record(*, integration: CtiIntegration, event: CtiEvent,
     `timing`, when given, receives the seconds the caller match took ("match").
     """
     event.validate()
+    lookups = _Lookups()
+    lookups.prefetch(event)  # before the write lock (see _Lookups)
+    answer = _event_store(integration=integration, event=event, lookups=lookups)
+    if timing is not None:
+        timing["match"] = lookups.match_seconds
+    return answer
+
+
+@transaction.atomic
+def _event_store(*, integration: CtiIntegration, event: CtiEvent, lookups: _Lookups) -> dict:
     received_at = event.occurred_at or timezone.now()
     payload = {
         "event": event.event, "from": event.from_number, "to": event.to_number,
         "direction": event.direction, "callId": event.call_id, "user": list(event.users),
         "queue": event.queue, "cause": event.cause, "answeringNumber": event.answering_number,
     }
-    _click_to_call_adopt(integration=integration, event=event)
+    _click_to_call_adopt(integration=integration, event=event, lookups=lookups)
     call, _created = Call.objects.select_for_update().get_or_create(
         integration=integration, call_id=event.call_id,
         defaults={"started_at": received_at, "direction": event.direction},
     )
-    if _created:  # a call just created has no events yet: no need to look
-        CallEvent.objects.create(call=call, event=event.event, payload=payload,
-                                 received_at=received_at)
-        new = True
-    else:
-        _stored, new = CallEvent.objects.get_or_create(
-            call=call, event=event.event,
-            defaults={"payload": payload, "received_at": received_at},
-        )
+    # The call is locked (or new, with no events yet): its events are read once, for
+    # the repeat check and for _derive and _alerts_update (one_event_each stays the guard).
+    events = [] if _created else list(call.events.all())
+    new = all(stored.event != event.event for stored in events)
     if new:
-        # Read once for _derive and _alerts_update.
-        prefetch_related_objects([call], "events")
-        _derive(call, timing)
+        events.append(CallEvent.objects.create(call=call, event=event.event, payload=payload,
+                                               received_at=received_at))
+        _derive(call, events, lookups)
         call.save()
-        _alerts_update(call)
+        _alerts_update(call, events, lookups)
         if call.state == CallState.ENDED and call.direction == Direction.OUTBOUND:
             _missed_calls_called_back(call)
     if call.blocked and event.event == "newCall":

@@ -163,9 +163,9 @@ def call_log_contact(request, call_pk: int):
 @require(Capability.CALL_HANDLE)
 def call_identify(request, call_pk: int):
     call = get_object_or_404(Call, pk=call_pk)
+    alert = get_object_or_404(CallAlert, call=call, user=request.user)
     customer = get_object_or_404(Customer, pk=request.POST.get("customer"), merged_into=None)
     services.call_identify(call=call, customer=customer)
-    alert = get_object_or_404(CallAlert, call=call, user=request.user)
     return render(request, "telephony/partials/panel.html", _panel_context(alert))
 
 
