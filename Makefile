@@ -33,8 +33,8 @@ $(VENDOR)/.copied: frontend/node_modules/.package-lock.json
 src/kehu/locale/zh_Hans/LC_MESSAGES/django.mo: src/kehu/locale/zh_Hans/LC_MESSAGES/django.po $(VENV)/.installed
 	cd src/kehu && ../../$(BIN)/django-admin compilemessages --settings=kehu.config.settings -l zh_Hans
 
-# Runs the suite on SQLite, then on PostgreSQL (KEHU_TEST_POSTGRES_URL, or a local
-# server reachable through its socket); browser tests drive /usr/bin/chromium.
+# Runs the suite on SQLite, then on PostgreSQL when KEHU_TEST_POSTGRES_URL names a
+# server; browser tests drive /usr/bin/chromium.
 test: setup
 	$(BIN)/python tests/run_all.py
 

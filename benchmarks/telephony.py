@@ -530,8 +530,10 @@ def load_benchmark(args, server: Server, known: list[dict], token: str) -> dict:
     print("  client latency (wrk):  " + "  ".join(
         f"{k} {summary[f'latency_{k}_us'] / 1000:7.2f} ms" for k in ("p50", "p90", "p99")) +
         f"  max {summary['latency_max_us'] / 1000:7.2f} ms")
-    match = percentiles(matches)
-    print_line("server match, all", matches)
+    # The target is judged on newCall events, where the caller is recognised; later
+    # events of a call mostly find it matched and only parse and check for blocking.
+    match = percentiles(new_call_matches)
+    print_line("server match, all events", matches)
     print_line("server match, newCall", new_call_matches)
     for kind in ("known", "unknown", "withheld", "outbound"):
         print_line(f"  newCall {kind}", [r[2] for r in results if r[2] is not None
@@ -722,11 +724,14 @@ def main() -> None:
         f" (at {args.customers:,} customers; the targets are set for 1,000,000)"
     if load:
         print(f"  {verdict(load['match']['p99'] < MATCH_P99_TARGET_MS)} webhook match p99 "
+              "(newCall) "
               f"{load['match']['p99']:.2f} ms server-side (target < {MATCH_P99_TARGET_MS:g} ms;"
               f" p50 {load['match']['p50']:.2f} ms; whole event p99 "
               f"{load['total']['p99']:.2f} ms){scale}")
         print(f"  {verdict(load['rate'] >= RATE_TARGET)} sustained {load['rate']:,.0f} events/s"
               f" (target >= {RATE_TARGET:,.0f}){scale}")
+        print(f"       server CPU: {load['cpu_rate']:,.0f} events per CPU-second "
+              f"(load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cpus)")
     if panel:
         print(f"  {verdict(panel['p95'] < PANEL_P95_TARGET_S)} webhook to panel p95 "
               f"{panel['p95'] * 1000:.0f} ms (target < {PANEL_P95_TARGET_S * 1000:.0f} ms; "

@@ -26,3 +26,9 @@ def test_list_filters_by_portfolio_status_and_kind(client, manager):
     assert [h.customer for h in web.get("/?status=lost").context["result"].hits] == [other]
     assert [h.customer for h in web.get("/?kind=organisation").context["result"].hits] == [mine]
     assert len(web.get("/?status=bogus").context["result"].hits) == 2
+
+
+def test_full_width_input_finds_plain_text(agent):
+    customer = services.customer_create(actor=agent, kind="organisation", name="ABC科技 123 店")
+    for query in ("ＡＢＣ", "abc科技", "１２３"):
+        assert [h.customer for h in selectors.customer_search(query=query).hits] == [customer]

@@ -10,6 +10,7 @@ these tokens, so both engines answer the same queries the same way.
 """
 
 import re
+import unicodedata
 from collections.abc import Iterable
 
 # CJK Unified Ideographs (+ extension A, compatibility) and kana/hangul: scripts
@@ -22,7 +23,9 @@ _FIELD_BREAK = "ǂ"
 
 
 def _runs(text: str) -> Iterable[tuple[str, str]]:
-    for match in _RUN.finditer(text.lower()):
+    # NFKC folds the full-width letters and digits of Chinese input methods (ＡＢＣ１２３)
+    # and compatibility forms (①, ²) into plain ones, the same on every engine.
+    for match in _RUN.finditer(unicodedata.normalize("NFKC", text).lower()):
         cjk, word = match.groups()
         if cjk:
             yield "cjk", cjk

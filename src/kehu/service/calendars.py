@@ -208,9 +208,9 @@ class WorkingTime:
         """The earliest instant at which `business_duration` of business time has passed
         since `start`, the clock stopped during `pauses`.
 
-        The result is in UTC: a datetime in a zone with DST that falls in the repeated hour
-        compares unequal to every datetime of another zone (PEP 495), so it is handed out
-        only for display, converted there.
+        The result is in UTC; convert it to the calendar's zone only to show it: a datetime
+        in the repeated hour of a DST change compares unequal to every datetime of another
+        zone (PEP 495).
 
         A start outside working hours counts from the next opening; a target that runs out
         at a closing time ends then, not at the next opening. A zero duration ends at
