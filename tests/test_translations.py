@@ -131,7 +131,7 @@ def test_catalogue_passes_msgfmt_check():
 
 
 def test_product_vocabulary_is_consistent(po):
-    by_id = {e.msgid: e.msgstr for e in _live(po)}
+    by_id = {e.msgid: e.msgstr for e in _live(po) if not e.msgctxt}
     wrong = {
         msgid: (by_id[msgid], chinese)
         for msgid, chinese in GLOSSARY.items()
