@@ -350,6 +350,18 @@ _MERGE_TEXT_FIELDS = ("preferences", "needs")
 _MERGE_FILL_FIELDS = ("salutation", "birthday", "industry", "usual", "owner")
 
 
+def _records_move(*, duplicate: Customer, survivor: Customer) -> None:
+    """Every row of any app that points at the duplicate (phones, notes, calls, cases…)
+    moves to the survivor; found from the model graph so no later app is forgotten."""
+    for relation in Customer._meta.related_objects:
+        if not relation.one_to_many or relation.related_model is Customer:
+            continue
+        field = relation.field.name
+        relation.related_model._base_manager.filter(**{field: duplicate}).update(
+            **{field: survivor}
+        )
+
+
 @transaction.atomic
 def customer_merge(*, actor: User | None, survivor: Customer, duplicate: Customer) -> Customer:
     """Folds `duplicate` into `survivor`; every phone, email, contact, note and change moves.
@@ -387,11 +399,9 @@ def customer_merge(*, actor: User | None, survivor: Customer, duplicate: Custome
     for email in duplicate.emails.all():
         if (email.address, email.contact_id) in existing_emails:
             email.delete()
-    for model in (Phone, Email, Address, Note, Change):
-        model.objects.filter(customer=duplicate).update(customer=survivor)
-    duplicate.contacts.update(organisation=survivor)
-    survivor.tags.add(*duplicate.tags.all())
     SearchEntry.objects.filter(customer=duplicate, contact=None).delete()
+    _records_move(duplicate=duplicate, survivor=survivor)
+    survivor.tags.add(*duplicate.tags.all())
 
     duplicate.merged_into = survivor
     duplicate.save(update_fields=["merged_into", "updated_at"])
