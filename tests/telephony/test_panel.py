@@ -519,3 +519,48 @@ def test_the_call_log_page_filters(webhook, cti_token, zhang, agent, agent_clien
     )
     assert len(rows(agent_client, "?state=bogus")) == 3  # an unknown filter is ignored
     assert "139 1234 5678" in " ".join(rows(agent_client, "?state=ringing"))
+
+
+def test_look_up_again_finds_the_customer_created_during_the_call(agent, agent_client):
+    from kehu.customers import services as customer_services
+    from kehu.telephony.models import Call, CtiIntegration
+    from kehu.telephony.services import CtiEvent, cti_event_record
+
+    integration = CtiIntegration.objects.create(name="pbx", token_digest="x")
+    cti_event_record(integration=integration, event=CtiEvent(
+        event="newCall", call_id="unknown-1", from_number="0086 139 0000 1111",
+        users=("agent",)))
+    call = Call.objects.get(call_id="unknown-1")
+    assert call.customer is None
+    created = customer_services.customer_create(actor=agent, kind="individual", name="新客户",
+                                                phones=["13900001111"])
+    response = agent_client.post(f"/calls/{call.pk}/rematch/")
+    assert response.status_code == 200
+    call.refresh_from_db()
+    assert call.customer == created
+    assert "新客户" in response.content.decode()
+
+
+def test_posted_ids_that_are_not_numbers_find_nothing(supervisor_client, agent_client):
+    assert agent_client.post("/calls/outbound/", {"customer": "abc", "number": "1"}
+                             ).status_code == 404
+    response = supervisor_client.post("/telephony/", {"deactivate": "x"})
+    assert response.status_code == 302
+
+
+def test_an_answered_inbound_call_settles_earlier_missed_calls(agent):
+    from kehu.customers import services as customer_services
+    from kehu.telephony.models import Call, CtiIntegration
+    from kehu.telephony.services import CtiEvent, cti_event_record
+
+    customer_services.customer_create(actor=agent, kind="individual", name="王芳",
+                                      phones=["13900002222"])
+    integration = CtiIntegration.objects.create(name="pbx", token_digest="y")
+    for event in ("newCall", "hangup"):
+        cti_event_record(integration=integration, event=CtiEvent(
+            event=event, call_id="m1", from_number="13900002222", users=("agent",)))
+    assert Call.objects.get(call_id="m1").state == "missed"
+    for event in ("newCall", "answer", "hangup"):
+        cti_event_record(integration=integration, event=CtiEvent(
+            event=event, call_id="a1", from_number="+86 139 0000 2222", users=("agent",)))
+    assert Call.objects.get(call_id="m1").callback_done_at is not None

@@ -216,6 +216,8 @@ def _header_map(header: list[str], columns: tuple[Column, ...], what: str) -> di
 
 
 def _split(value: str) -> list[str]:
+    if not value:
+        return []
     for separator in LIST_SEPARATORS[1:]:
         value = value.replace(separator, LIST_SEPARATORS[0])
     return [part.strip() for part in value.split(LIST_SEPARATORS[0]) if part.strip()]

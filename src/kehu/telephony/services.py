@@ -285,7 +285,8 @@ def _event_store(*, integration: CtiIntegration, event: CtiEvent, lookups: _Look
         _derive(call, events, lookups)
         call.save()
         _alerts_update(call, events, lookups)
-        if call.state == CallState.ENDED and call.direction == Direction.OUTBOUND:
+        if call.state == CallState.ENDED:
+            # Talking to the customer, whoever dialled, settles their earlier missed calls.
             _missed_calls_called_back(call)
     if call.blocked and event.event == "newCall":
         return {"action": "reject", "reason": "busy"}
@@ -340,6 +341,20 @@ def call_identify(*, call: Call, customer: Customer) -> Call:
     call.customer = customer
     call.contact = None
     call.save(update_fields=["customer", "contact"])
+    return call
+
+
+@transaction.atomic
+def call_rematch(*, call: Call) -> Call:
+    """Looks the number up again, e.g. after the agent created the unknown caller."""
+    call = Call.objects.select_for_update().get(pk=call.pk)
+    if call.number_e164 and call.customer_id is None:
+        matches = caller_matches(e164=call.number_e164)
+        customers = {m.customer.pk for m in matches}
+        call.match_count = len(customers)
+        call.customer = matches[0].customer if len(customers) == 1 else None
+        call.contact = matches[0].contact if len(matches) == 1 else None
+        call.save(update_fields=["match_count", "customer", "contact"])
     return call
 
 

@@ -29,6 +29,12 @@ from kehu.users.permissions import require
 from kehu.users.roles import Capability
 
 
+def _posted_id(request, name: str) -> int:
+    """A posted row id; anything but digits finds nothing (404) instead of failing."""
+    value = request.POST.get(name, "")
+    return int(value) if value.isdigit() else 0
+
+
 def _event_from_request(request) -> services.CtiEvent:
     if request.content_type == "application/json":
         try:
@@ -164,15 +170,25 @@ def call_log_contact(request, call_pk: int):
 def call_identify(request, call_pk: int):
     call = get_object_or_404(Call, pk=call_pk)
     alert = get_object_or_404(CallAlert, call=call, user=request.user)
-    customer = get_object_or_404(Customer, pk=request.POST.get("customer"), merged_into=None)
+    customer = get_object_or_404(Customer, pk=_posted_id(request, "customer"), merged_into=None)
     services.call_identify(call=call, customer=customer)
     return render(request, "telephony/partials/panel.html", _panel_context(alert))
 
 
 @require_POST
 @require(Capability.CALL_HANDLE)
+def call_rematch(request, call_pk: int):
+    alert = get_object_or_404(CallAlert.objects.select_related("call"), call_id=call_pk,
+                              user=request.user)
+    services.call_rematch(call=alert.call)
+    alert.call.refresh_from_db()
+    return render(request, "telephony/partials/panel.html", _panel_context(alert))
+
+
+@require_POST
+@require(Capability.CALL_HANDLE)
 def outbound_log(request):
-    customer = get_object_or_404(Customer, pk=request.POST.get("customer"), merged_into=None)
+    customer = get_object_or_404(Customer, pk=_posted_id(request, "customer"), merged_into=None)
     try:
         call = services.outbound_call_log(actor=request.user, customer=customer,
                                           number=request.POST.get("number", ""))
@@ -219,7 +235,7 @@ def settings_page(request):
                 integration, new_token = services.integration_create(
                     name=request.POST.get("name", ""))
             elif "deactivate" in request.POST:
-                CtiIntegration.objects.filter(pk=request.POST["deactivate"]).update(
+                CtiIntegration.objects.filter(pk=_posted_id(request, "deactivate")).update(
                     is_active=False)
                 return redirect("telephony:settings")
             elif "block" in request.POST:
@@ -227,7 +243,7 @@ def settings_page(request):
                                       reason=request.POST.get("reason", ""))
                 return redirect("telephony:settings")
             elif "unblock" in request.POST:
-                BlockedNumber.objects.filter(pk=request.POST["unblock"]).delete()
+                BlockedNumber.objects.filter(pk=_posted_id(request, "unblock")).delete()
                 return redirect("telephony:settings")
         except ValidationError as error:
             messages.error(request, " ".join(error.messages))
