@@ -92,7 +92,7 @@ def owners_create() -> None:
 
 
 def csv_file(count: int, seed: int) -> Path:
-    path = WORK / f"customers-{count}-{seed}.csv"
+    path = WORK / f"customers-{count}-{seed}-v{generate.VERSION}.csv"
     if not path.exists():
         started = time.perf_counter()
         generate.write_csv(path, count, seed)

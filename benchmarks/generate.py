@@ -94,6 +94,8 @@ MOBILE_PREFIXES = [
     "187", "188", "189", "198", "199",
 ]
 UNKNOWN_MOBILE_PREFIX = "192"
+# Part of the cached file's name: a change to what is generated makes a new file.
+VERSION = 2
 # Area code (without the trunk 0) and its local number length.
 AREAS = [("10", 8), ("21", 8), ("20", 8), ("755", 8), ("571", 8), ("28", 8), ("27", 8),
          ("25", 8), ("512", 8), ("23", 8), ("29", 8), ("22", 8), ("24", 8), ("532", 8)]
@@ -186,7 +188,7 @@ def rows(count: int, seed: int = 20240601) -> Iterator[list[str]]:
             if rng.random() < 0.5 or not phones:
                 phones.append(mobile_formats(_mobile(rng), rng))
             emails = [f"{rng.choice(['info', 'sales', 'service', 'hr'])}"
-                      f"@{SURNAME_PINYIN[surname]}{rng.randrange(1000)}.com.cn"] \
+                      f"@{SURNAME_PINYIN[surname]}{rng.randrange(100_000)}.com.cn"] \
                 if rng.random() < 0.6 else []
             industry = rng.choice(_INDUSTRIES)
             birthday = ""

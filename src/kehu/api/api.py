@@ -6,6 +6,7 @@ from ninja.security import django_auth
 
 from kehu.api.auth import TokenAuth
 from kehu.customers.api import router as customers_router
+from kehu.service.api import router as service_router
 from kehu.telephony.api import router as telephony_router
 
 api = NinjaAPI(
@@ -19,6 +20,7 @@ api = NinjaAPI(
 )
 api.add_router("/", customers_router)
 api.add_router("/", telephony_router)
+api.add_router("/", service_router)
 
 
 @api.exception_handler(PermissionDenied)

@@ -414,31 +414,57 @@ def _unguard(value: str) -> str:
     return value[1:] if value[:1] == "'" and value[1:].startswith(FORMULA_STARTS) else value
 
 
-# Files with at least this many rows are checked by worker processes while this one
-# writes: libphonenumber alone reads some 30,000 numbers a second on one core. Below
-# it, starting the workers costs more than they save.
-PARALLEL_MIN_ROWS = 20_000
+# Files of at least this size (some 15,000 rows) are checked by worker processes while
+# this one writes: libphonenumber alone reads some 30,000 numbers a second on one core.
+# For smaller files, starting the workers costs more than they save.
+PARALLEL_MIN_BYTES = 2_000_000
 WORKERS = 2
 
 
-def _checked_chunks(rows: list[tuple[int, list[str]]],
-                    validator: _Validator) -> Iterator[list[tuple]]:
-    """The rows checked, CHUNK at a time and in file order."""
-    chunks = (rows[start : start + CHUNK] for start in range(0, len(rows), CHUNK))
+class _NumberedChunks:
+    """The rows that are not blank, with their line numbers, CHUNK at a time; counted."""
+
+    def __init__(self, rows: Iterator[list[str]]):
+        self.rows = rows
+        self.count = 0
+
+    def __iter__(self) -> Iterator[list[tuple[int, list[str]]]]:
+        chunk = []
+        for line, row in enumerate(self.rows, start=2):
+            if any(cell.strip() for cell in row):
+                chunk.append((line, row))
+                if len(chunk) == CHUNK:
+                    self.count += len(chunk)
+                    yield chunk
+                    chunk = []
+        if chunk:
+            self.count += len(chunk)
+            yield chunk
+
+
+@contextmanager
+def _checking(rows: Iterator[list[str]], validator: _Validator, *, parallel: bool):
+    """(number of rows, the rows checked CHUNK at a time in file order), once all are read."""
+    chunks = _NumberedChunks(rows)
     workers = min(WORKERS, os.cpu_count() or 1)
-    if len(rows) < PARALLEL_MIN_ROWS or workers < 2 or not _can_fork():
-        for chunk in chunks:
-            yield validator.check_rows(chunk)
+    if not parallel or workers < 2 or not _can_fork():
+        read = list(chunks)
+        yield chunks.count, (validator.check_rows(chunk) for chunk in read)
         return
     # Forked workers start at once with this process's settings, translations and
     # validator, and never touch the database. (A spawned worker would import the
     # __main__ module again: a script without a main guard would import in a loop.)
     # A worker that dies makes the pool raise, rather than wait for it forever.
-    with ProcessPoolExecutor(
+    pool = ProcessPoolExecutor(
         workers, mp_context=multiprocessing.get_context("fork"),
         initializer=_worker_start, initargs=(validator, translation.get_language()),
-    ) as pool:
-        yield from pool.map(_check_in_worker, chunks)
+    )
+    try:
+        # map() reads the whole file, handing each chunk to the workers as it is read.
+        checked = pool.map(_check_in_worker, chunks)
+        yield chunks.count, checked
+    finally:
+        pool.shutdown(cancel_futures=True)  # after an error, check no more chunks
 
 
 def _can_fork() -> bool:
@@ -634,6 +660,7 @@ def _insert_customers(records: list[CustomerRecord], *, actor, source: str,
         for number, f in zip(numbers, (r.fields for r in records), strict=True)
     ], now=now)
     change_fields = Change._meta.get_field("fields")
+    as_json = connection.ops.adapt_json_value
     actor_id = actor.pk if actor else None
     phones, emails, addresses, changes, entries, tag_links = [], [], [], [], [], []
     for customer_id, number, record in zip(_customer_ids(numbers), numbers, records,
@@ -642,7 +669,7 @@ def _insert_customers(records: list[CustomerRecord], *, actor, source: str,
                       for p, label in zip(record.phones, record.labels, strict=True))
         emails.extend((customer_id, address) for address in record.emails)
         addresses.extend((customer_id, text) for text in record.addresses)
-        changes.append((customer_id, actor_id, "imported", connection.ops.adapt_json_value(
+        changes.append((customer_id, actor_id, "imported", as_json(
             {"file": source, "row": record.row}, change_fields.encoder)))
         # search_document([name, number, external id, phones, emails]), in three parts.
         name_tokens, other_tokens = record.document
@@ -727,25 +754,26 @@ def import_file(
             raise ImportFileError(_("The file is empty.")) from None
         columns = _header_map(
             header, CUSTOMER_COLUMNS if what == "customers" else CONTACT_COLUMNS, what)
-        numbered = [(line, row) for line, row in enumerate(rows, start=2)
-                    if any(cell.strip() for cell in row)]
-        if not numbered:
-            raise ImportFileError(_("The file has no data rows."))
         owners = {u.username.lower(): u for u in User.objects.filter(is_active=True)}
-        checked = _checked_chunks(numbered, _Validator(what, columns, owners))
-        if what == "contacts":
-            return _import_contacts(checked, actor=actor, report=report, source=name,
-                                    skip_invalid=skip_invalid, progress=progress)
-        try:
-            with transaction.atomic():
-                _import_customers(checked, total=len(numbered), actor=actor, report=report,
-                                  source=name, skip_invalid=skip_invalid, progress=progress)
-                if report.rejected and not skip_invalid:
-                    raise _Rollback
-        except _Rollback:
-            report.created = report.updated = report.unchanged = 0
-            report.warnings = []
-            return report
+        validator = _Validator(what, columns, owners)
+        with _checking(rows, validator, parallel=len(data) >= PARALLEL_MIN_BYTES) as (
+                total, checked):
+            if not total:
+                raise ImportFileError(_("The file has no data rows."))
+            if what == "contacts":
+                return _import_contacts(checked, actor=actor, report=report, source=name,
+                                        skip_invalid=skip_invalid, progress=progress)
+            try:
+                with transaction.atomic():
+                    _import_customers(checked, total=total, actor=actor, report=report,
+                                      source=name, skip_invalid=skip_invalid,
+                                      progress=progress)
+                    if report.rejected and not skip_invalid:
+                        raise _Rollback
+            except _Rollback:
+                report.created = report.updated = report.unchanged = 0
+                report.warnings = []
+                return report
     report.written = True
     return report
 

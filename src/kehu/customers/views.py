@@ -17,6 +17,7 @@ from kehu.customers.forms import (
 )
 from kehu.customers.models import Contact, Customer
 from kehu.customers.phones import phone_parse_or_none
+from kehu.service import selectors as service_selectors
 from kehu.users.permissions import require
 from kehu.users.roles import Capability
 
@@ -94,6 +95,7 @@ def customer_card(request, pk: int):
         "duplicates": list(selectors.customer_duplicates_of(customer=customer)[:5]),
         "note_form": NoteForm(),
         "style_guidance": STYLE_GUIDANCE,
+        "open_cases": service_selectors.customer_open_cases(customer=customer),
     })
 
 

@@ -14,8 +14,13 @@ from kehu.service.calendars import (
     holiday_regions,
 )
 from kehu.service.models import (
+    SUBJECT_MAX,
+    TEXT_MAX,
     BusinessCalendar,
     CalendarDay,
+    Case,
+    CaseNote,
+    ComplaintCategory,
     default_hours,
     validate_region,
     validate_time_zone,
@@ -174,3 +179,100 @@ class CalendarDayForm(forms.Form):
 
 class PreviewForm(forms.Form):
     hours = forms.IntegerField(label=_("Business hours"), min_value=1, max_value=10_000, initial=8)
+
+
+# --- Service cases ----------------------------------------------------------------------
+
+
+def case_workers():
+    """Users who may own a case: those whose role may work on cases."""
+    from kehu.users.models import User
+    from kehu.users.roles import CAPABILITY_ROLES, Capability
+
+    return User.objects.filter(
+        is_active=True, role__in=CAPABILITY_ROLES[Capability.CASE_EDIT]
+    ).order_by("username")
+
+
+class CaseForm(forms.Form):
+    """A new case for one customer (chosen before the form: from the card or by number)."""
+
+    kind = forms.ChoiceField(label=_("Kind"), choices=Case.Kind.choices)
+    category = forms.ModelChoiceField(
+        label=_("Complaint category"),
+        queryset=ComplaintCategory.objects.filter(is_active=True),
+        required=False,
+        help_text=_("For complaints only."),
+    )
+    channel = forms.ChoiceField(label=_("Channel"), choices=Case.Channel.choices)
+    priority = forms.ChoiceField(
+        label=_("Priority"), choices=Case.Priority.choices, initial=Case.Priority.NORMAL
+    )
+    contact = forms.ModelChoiceField(label=_("Contact"), queryset=None, required=False)
+    subject = forms.CharField(label=_("Subject"), max_length=SUBJECT_MAX)
+    description = forms.CharField(
+        label=_("Description"), max_length=TEXT_MAX, required=False, widget=forms.Textarea
+    )
+    team = forms.CharField(label=_("Team"), max_length=100, required=False)
+
+    def __init__(self, *args, customer, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["contact"].queryset = customer.contacts.order_by("name")
+        if not customer.is_organisation:
+            del self.fields["contact"]
+
+
+class CaseNoteForm(forms.Form):
+    kind = forms.ChoiceField(
+        label=_("Kind"), choices=CaseNote.Kind.choices, initial=CaseNote.Kind.INTERNAL
+    )
+    body = forms.CharField(label=_("Text"), max_length=TEXT_MAX, widget=forms.Textarea)
+    version = forms.IntegerField(widget=forms.HiddenInput)
+
+
+class CaseAssignForm(forms.Form):
+    owner = forms.ModelChoiceField(label=_("Owner"), queryset=None, required=False)
+    team = forms.CharField(label=_("Team"), max_length=100, required=False)
+    version = forms.IntegerField(widget=forms.HiddenInput)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["owner"].queryset = case_workers()
+
+
+class SlaPolicyForm(forms.Form):
+    name = forms.CharField(label=_("Name"), max_length=100)
+    kind = forms.ChoiceField(
+        label=_("Kind of case"),
+        choices=[("", _("Any kind"))] + Case.Kind.choices,
+        required=False,
+    )
+    priority = forms.ChoiceField(
+        label=_("Priority"),
+        choices=[("", _("Any priority"))] + Case.Priority.choices,
+        required=False,
+    )
+    key_accounts = forms.BooleanField(
+        label=_("For key accounts"),
+        required=False,
+        help_text=_("Applies only to customers tagged VIP or 大客户, and wins for them."),
+    )
+    first_response_minutes = forms.IntegerField(
+        label=_("First response within (business minutes)"), min_value=1
+    )
+    resolution_minutes = forms.IntegerField(
+        label=_("Resolution within (business minutes)"), min_value=1
+    )
+    calendar = forms.ModelChoiceField(
+        label=_("Calendar"),
+        queryset=BusinessCalendar.objects.all(),
+        required=False,
+        empty_label=_("The default calendar"),
+    )
+
+
+class ComplaintCategoryForm(forms.Form):
+    code = forms.SlugField(
+        label=_("Code"), max_length=40, help_text=_("Letters, digits and hyphens; used by the API.")
+    )
+    name = forms.CharField(label=_("Name"), max_length=100)

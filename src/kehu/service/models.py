@@ -2,8 +2,10 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.validators import MaxLengthValidator
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext, gettext_noop
 from django.utils.translation import gettext_lazy as _
 
 from kehu.service.calendars import holiday_regions, weekly_hours_from_json
@@ -100,3 +102,268 @@ class CalendarDay(models.Model):
 
     def __str__(self) -> str:
         return f"{self.date} {self.get_kind_display()}"
+
+
+# --- Service cases ----------------------------------------------------------------------
+
+SUBJECT_MAX = 200
+TEXT_MAX = 10_000
+# The names the data migration seeds, here so that they are translated when shown.
+SEEDED_CATEGORY_NAMES = (
+    gettext_noop("Product"),
+    gettext_noop("Service"),
+    gettext_noop("Broken commitment"),
+    gettext_noop("Offer or discount"),
+    gettext_noop("Other"),
+)
+
+
+class ComplaintCategory(models.Model):
+    """What a complaint is about; seeded with the domain's five, extended by an admin."""
+
+    code = models.SlugField(_("code"), max_length=40, unique=True)
+    name = models.CharField(_("name"), max_length=100)
+    is_active = models.BooleanField(_("in use"), default=True)
+    position = models.PositiveSmallIntegerField(_("position"), default=100)
+
+    class Meta:
+        ordering = ["position", "name"]
+        verbose_name = _("complaint category")
+        verbose_name_plural = _("complaint categories")
+
+    def __str__(self) -> str:
+        return gettext(self.name)
+
+
+class SlaPolicy(models.Model):
+    """Targets in business minutes for cases of a kind and priority (blank: any).
+
+    The most specific policy wins; a policy for key accounts applies only to key-account
+    customers (tagged "VIP" or "大客户"), and wins over one that is not.
+    """
+
+    name = models.CharField(_("name"), max_length=100)
+    kind = models.CharField(_("case kind"), max_length=20, blank=True)
+    priority = models.CharField(_("priority"), max_length=10, blank=True)
+    key_accounts = models.BooleanField(_("for key accounts"), default=False)
+    first_response_minutes = models.PositiveIntegerField(
+        _("first response within (business minutes)")
+    )
+    resolution_minutes = models.PositiveIntegerField(_("resolution within (business minutes)"))
+    calendar = models.ForeignKey(
+        BusinessCalendar,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("calendar (blank: the default)"),
+    )
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("service-level policy")
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def kind_label(self) -> str:
+        return str(Case.Kind(self.kind).label) if self.kind in Case.Kind.values else ""
+
+    @property
+    def priority_label(self) -> str:
+        return (
+            str(Case.Priority(self.priority).label) if self.priority in Case.Priority.values else ""
+        )
+
+
+class Case(models.Model):
+    """A complaint, request, inquiry or praise, with its lifecycle and SLA clocks."""
+
+    class Kind(models.TextChoices):
+        COMPLAINT = "complaint", _("Complaint")
+        REQUEST = "request", _("Service request")
+        INQUIRY = "inquiry", _("Inquiry")
+        PRAISE = "praise", _("Praise")
+
+    class Channel(models.TextChoices):
+        LETTER = "letter", _("Letter")
+        PHONE = "phone", _("Phone")
+        VISIT = "visit", _("Visit")
+        EMAIL = "email", _("Email")
+        WEB = "web", _("Web form")
+        SMS = "sms", _("SMS")
+        SOCIAL = "social", _("Social media")
+
+    class Priority(models.TextChoices):
+        LOW = "low", _("Low")
+        NORMAL = "normal", _("Normal")
+        HIGH = "high", _("High")
+        URGENT = "urgent", _("Urgent")
+
+    class Status(models.TextChoices):
+        NEW = "new", _("New")
+        ACKNOWLEDGED = "acknowledged", _("Acknowledged")
+        IN_PROGRESS = "in_progress", _("In progress")
+        WAITING = "waiting", _("Waiting on customer")
+        RESOLVED = "resolved", _("Resolved")
+        CLOSED = "closed", _("Closed")
+
+    OPEN_STATUSES = ("new", "acknowledged", "in_progress", "waiting")
+
+    reference = models.CharField(_("reference"), max_length=20, unique=True)
+    kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices)
+    channel = models.CharField(_("channel"), max_length=10, choices=Channel.choices)
+    category = models.ForeignKey(
+        ComplaintCategory,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="cases",
+        verbose_name=_("complaint category"),
+    )
+    priority = models.CharField(
+        _("priority"), max_length=10, choices=Priority.choices, default=Priority.NORMAL
+    )
+    customer = models.ForeignKey(
+        "customers.Customer",
+        on_delete=models.PROTECT,
+        related_name="cases",
+        verbose_name=_("customer"),
+    )
+    contact = models.ForeignKey(
+        "customers.Contact",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="cases",
+        verbose_name=_("contact"),
+    )
+    subject = models.CharField(_("subject"), max_length=SUBJECT_MAX)
+    description = models.TextField(
+        _("description"), max_length=TEXT_MAX, blank=True, validators=[MaxLengthValidator(TEXT_MAX)]
+    )
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="cases",
+        verbose_name=_("owner"),
+    )
+    team = models.CharField(_("team"), max_length=100, blank=True)
+    status = models.CharField(
+        _("status"), max_length=20, choices=Status.choices, default=Status.NEW
+    )
+    # Optimistic locking: every write names the version it read, and bumps it.
+    version = models.PositiveIntegerField(default=1)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    created_at = models.DateTimeField(_("created"))
+    updated_at = models.DateTimeField(_("updated"))
+
+    # The SLA, copied from the policy when the case is opened.
+    sla_policy = models.ForeignKey(SlaPolicy, on_delete=models.SET_NULL, null=True, blank=True)
+    calendar = models.ForeignKey(
+        BusinessCalendar, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    first_response_minutes = models.PositiveIntegerField(null=True, blank=True)
+    resolution_minutes = models.PositiveIntegerField(null=True, blank=True)
+    first_response_due_at = models.DateTimeField(_("first response due"), null=True, blank=True)
+    resolution_due_at = models.DateTimeField(_("resolution due"), null=True, blank=True)
+    # When the warning share of each target has passed (the sweep compares these).
+    first_response_warn_at = models.DateTimeField(null=True, blank=True)
+    resolution_warn_at = models.DateTimeField(null=True, blank=True)
+    first_responded_at = models.DateTimeField(_("first responded"), null=True, blank=True)
+    resolved_at = models.DateTimeField(_("resolved"), null=True, blank=True)
+    # Closed pauses as [[start, end], ...] ISO instants; an open one starts at sla_paused_at.
+    sla_pauses = models.JSONField(default=list, blank=True)
+    sla_paused_at = models.DateTimeField(null=True, blank=True)
+    first_response_breached_at = models.DateTimeField(null=True, blank=True)
+    resolution_breached_at = models.DateTimeField(null=True, blank=True)
+    warned_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        verbose_name = _("case")
+        indexes = [
+            models.Index(fields=["status", "owner"], name="service_case_status_owner"),
+            models.Index(fields=["customer", "status"], name="service_case_customer"),
+            models.Index(fields=["first_response_due_at"], name="service_case_fr_due"),
+            models.Index(fields=["resolution_due_at"], name="service_case_res_due"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.reference} {self.subject}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in self.OPEN_STATUSES
+
+
+class CaseEvent(models.Model):
+    """One line of a case's history: who did what, when, from what to what."""
+
+    class Kind(models.TextChoices):
+        CREATED = "created", _("Opened")
+        STATUS = "status", _("Status changed")
+        NOTE = "note", _("Internal note")
+        REPLY = "reply", _("Reply to customer")
+        ASSIGNMENT = "assignment", _("Assigned")
+        WARNING = "warning", _("SLA warning")
+        FIRST_RESPONSE_BREACH = "first_response_breach", _("First-response target missed")
+        RESOLUTION_BREACH = "resolution_breach", _("Resolution target missed")
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="events")
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    at = models.DateTimeField()
+    kind = models.CharField(max_length=30, choices=Kind.choices)
+    from_value = models.CharField(max_length=200, blank=True)
+    to_value = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["at", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.at:%Y-%m-%d %H:%M}"
+
+    def _shown(self, value: str) -> str:
+        if self.kind in (self.Kind.STATUS, self.Kind.CREATED) and value in Case.Status.values:
+            return str(Case.Status(value).label)
+        return value
+
+    @property
+    def from_display(self) -> str:
+        return self._shown(self.from_value)
+
+    @property
+    def to_display(self) -> str:
+        return self._shown(self.to_value)
+
+
+class CaseNote(models.Model):
+    """An internal note, or a reply sent to the customer by email."""
+
+    class Kind(models.TextChoices):
+        INTERNAL = "internal", _("Internal note")
+        REPLY = "reply", _("Reply to customer")
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="notes")
+    kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices)
+    body = models.TextField(
+        _("text"), max_length=TEXT_MAX, validators=[MaxLengthValidator(TEXT_MAX)]
+    )
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    sent_to = models.CharField(_("sent to"), max_length=254, blank=True)
+    created_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.created_at:%Y-%m-%d %H:%M}"

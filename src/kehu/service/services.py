@@ -1,10 +1,29 @@
-"""Changing business calendars: their hours, holiday region, default flag and override days."""
+"""Changing business calendars and service cases: lifecycle, notes, SLA clocks, the sweep."""
 
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.mail import send_mail
 from django.db import transaction
+from django.db.models import F, Q
+from django.utils import timezone
+from django.utils.translation import gettext as _
 
-from kehu.service.models import BusinessCalendar, CalendarDay
+from kehu.service import selectors
+from kehu.service.calendars import WorkingTime
+from kehu.service.models import (
+    BusinessCalendar,
+    CalendarDay,
+    Case,
+    CaseEvent,
+    CaseNote,
+    ComplaintCategory,
+    SlaPolicy,
+)
+from kehu.users.models import User
+from kehu.users.roles import Capability
 
 
 def _calendar_save(calendar: BusinessCalendar) -> BusinessCalendar:
@@ -77,3 +96,462 @@ def calendar_day_set(
 def calendar_day_delete(*, override: CalendarDay) -> None:
     """The date goes back to the weekly hours and the holiday package."""
     override.delete()
+
+
+# --- Service cases ----------------------------------------------------------------------
+
+S = Case.Status
+# Where each status may go. Leaving RESOLVED or CLOSED for IN_PROGRESS is a reopen.
+TRANSITIONS: dict[str, frozenset[str]] = {
+    S.NEW: frozenset({S.ACKNOWLEDGED, S.IN_PROGRESS, S.RESOLVED}),
+    S.ACKNOWLEDGED: frozenset({S.IN_PROGRESS, S.WAITING, S.RESOLVED}),
+    S.IN_PROGRESS: frozenset({S.WAITING, S.RESOLVED}),
+    S.WAITING: frozenset({S.IN_PROGRESS, S.RESOLVED}),
+    S.RESOLVED: frozenset({S.CLOSED, S.IN_PROGRESS}),
+    S.CLOSED: frozenset({S.IN_PROGRESS}),
+}
+# Round the clock in UTC: the clock used when no business calendar exists at all, so that a
+# case still gets honest due times (counted in plain hours) rather than none.
+ROUND_THE_CLOCK = WorkingTime(time_zone=ZoneInfo("UTC"), week=(((0, 24 * 60),),) * 7)
+SEQUENCE_PREFIX = "C"
+
+
+def sla_warning_share() -> float:
+    """The share of a target after which the sweep warns (setting KEHU_SLA_WARNING_SHARE)."""
+    return float(getattr(settings, "KEHU_SLA_WARNING_SHARE", 0.8))
+
+
+def _now(now: datetime | None) -> datetime:
+    return now or timezone.now()
+
+
+def _case_reference(*, when: datetime) -> str:
+    """The next "C2026-000123": numbered per year of the server's time zone."""
+    from kehu.customers.models import NumberSequence
+
+    year = timezone.localtime(when).year
+    sequence, _created = NumberSequence.objects.select_for_update().get_or_create(
+        name=f"case-{year}"
+    )
+    sequence.last += 1
+    sequence.save(update_fields=["last"])
+    return f"{SEQUENCE_PREFIX}{year}-{sequence.last:06d}"
+
+
+def _working_time(case: Case) -> WorkingTime:
+    if case.calendar_id is None:
+        return ROUND_THE_CLOCK
+    return selectors.working_time_for(calendar=case.calendar)
+
+
+def _pauses(case: Case, *, now: datetime) -> list[tuple[datetime, datetime]]:
+    pauses = [
+        (datetime.fromisoformat(start), datetime.fromisoformat(end))
+        for start, end in case.sla_pauses
+    ]
+    if case.sla_paused_at is not None:
+        pauses.append((case.sla_paused_at, now))
+    return pauses
+
+
+def _pause_close(case: Case, *, now: datetime) -> None:
+    if case.sla_paused_at is not None:
+        case.sla_pauses = [
+            *case.sla_pauses,
+            [case.sla_paused_at.astimezone(UTC).isoformat(), now.isoformat()],
+        ]
+        case.sla_paused_at = None
+
+
+def _sla_compute(case: Case, *, now: datetime) -> None:
+    """Due and warning times from the case's targets, its calendar and its pauses so far."""
+    working_time = _working_time(case)
+    pauses = _pauses(case, now=now)
+    share = sla_warning_share()
+    for target, due, warn in (
+        ("first_response_minutes", "first_response_due_at", "first_response_warn_at"),
+        ("resolution_minutes", "resolution_due_at", "resolution_warn_at"),
+    ):
+        minutes = getattr(case, target)
+        if minutes is None:
+            continue
+        full = timedelta(minutes=minutes)
+        setattr(
+            case,
+            due,
+            working_time.deadline_after(
+                start=case.created_at, business_duration=full, pauses=pauses
+            ),
+        )
+        setattr(
+            case,
+            warn,
+            working_time.deadline_after(
+                start=case.created_at, business_duration=full * share, pauses=pauses
+            ),
+        )
+
+
+def _event(
+    case: Case,
+    *,
+    actor: User | None,
+    at: datetime,
+    kind: str,
+    from_value: str = "",
+    to_value: str = "",
+) -> CaseEvent:
+    return CaseEvent.objects.create(
+        case=case,
+        actor=actor,
+        at=at,
+        kind=kind,
+        from_value=from_value[:200],
+        to_value=to_value[:200],
+    )
+
+
+def _check_can_edit(actor: User) -> None:
+    if not actor.can(Capability.CASE_EDIT):
+        raise ValidationError(_("You may not change service cases."), code="forbidden")
+
+
+def _case_for_write(*, case: Case, expected_version: int, actor: User) -> Case:
+    """The case locked for writing, refused when someone saved it since it was read."""
+    _check_can_edit(actor)
+    locked = Case.objects.select_for_update().select_related("calendar").get(pk=case.pk)
+    if locked.version != expected_version:
+        raise ValidationError(
+            _("Someone else changed this case; reload it and try again."), code="stale"
+        )
+    return locked
+
+
+def _case_save(case: Case, *, now: datetime) -> Case:
+    case.version += 1
+    case.updated_at = now
+    case.full_clean(exclude=["customer", "contact", "owner", "category"])
+    case.save()
+    return case
+
+
+def _clean_text(value: str, *, field: str, required: bool = False) -> str:
+    value = (value or "").strip()
+    if required and not value:
+        raise ValidationError({field: _("This field is required.")})
+    return value
+
+
+@transaction.atomic
+def case_create(
+    *,
+    actor: User,
+    customer,
+    kind: str,
+    channel: str,
+    subject: str,
+    description: str = "",
+    priority: str = Case.Priority.NORMAL,
+    contact=None,
+    category: ComplaintCategory | None = None,
+    owner: User | None = None,
+    team: str = "",
+    now: datetime | None = None,
+) -> Case:
+    """Opens a case with its SLA: the matching policy's targets on its calendar."""
+    _check_can_edit(actor)
+    now = _now(now)
+    errors: dict[str, str] = {}
+    if customer.merged_into_id:
+        errors["customer"] = _("This customer was merged into another; open the case there.")
+    if contact is not None and contact.organisation_id != customer.pk:
+        errors["contact"] = _("This contact does not belong to the customer.")
+    if category is not None and kind != Case.Kind.COMPLAINT:
+        errors["category"] = _("Only complaints have a complaint category.")
+    if category is not None and not category.is_active:
+        errors["category"] = _("This complaint category is no longer in use.")
+    if owner is not None and not owner.can(Capability.CASE_EDIT):
+        errors["owner"] = _("This user may not work on cases.")
+    if errors:
+        raise ValidationError(errors)
+    case = Case(
+        reference="-",
+        kind=kind,
+        channel=channel,
+        category=category,
+        priority=priority,
+        customer=customer,
+        contact=contact,
+        subject=_clean_text(subject, field="subject", required=True),
+        description=_clean_text(description, field="description"),
+        owner=owner if owner is not None else actor,
+        team=_clean_text(team, field="team"),
+        created_by=actor,
+        created_at=now,
+        updated_at=now,
+    )
+    case.full_clean(exclude=["reference", "customer", "contact", "owner", "category"])
+    policy = selectors.sla_policy_for(
+        kind=kind, priority=priority, key_account=selectors.customer_is_key_account(customer)
+    )
+    if policy is not None:
+        case.sla_policy = policy
+        case.calendar = policy.calendar or selectors.calendar_default()
+        case.first_response_minutes = policy.first_response_minutes
+        case.resolution_minutes = policy.resolution_minutes
+        _sla_compute(case, now=now)
+    case.reference = _case_reference(when=now)
+    case.save()
+    _event(case, actor=actor, at=now, kind=CaseEvent.Kind.CREATED, to_value=case.status)
+    return case
+
+
+@transaction.atomic
+def case_transition(
+    *, actor: User, case: Case, to: str, expected_version: int, now: datetime | None = None
+) -> Case:
+    """Moves a case along its lifecycle; waiting on the customer stops the SLA clock."""
+    now = _now(now)
+    case = _case_for_write(case=case, expected_version=expected_version, actor=actor)
+    source = case.status
+    if to not in TRANSITIONS.get(source, ()):
+        raise ValidationError(
+            _("A case cannot go from %(from)s to %(to)s.")
+            % {
+                "from": Case.Status(source).label,
+                "to": Case.Status(to).label if to in Case.Status.values else to,
+            },
+            code="transition",
+        )
+    reopening = source in (S.RESOLVED, S.CLOSED)
+    if source == S.WAITING:
+        _pause_close(case, now=now)
+    if reopening and case.resolved_at is not None:
+        # Time spent resolved does not count against the resolution target.
+        case.sla_pauses = [
+            *case.sla_pauses,
+            [case.resolved_at.astimezone(UTC).isoformat(), now.isoformat()],
+        ]
+        case.resolved_at = None
+    if to == S.WAITING:
+        case.sla_paused_at = now
+    if to == S.RESOLVED:
+        case.resolved_at = now
+    if source == S.WAITING or reopening:
+        _sla_compute(case, now=now)
+    case.status = to
+    _case_save(case, now=now)
+    _event(case, actor=actor, at=now, kind=CaseEvent.Kind.STATUS, from_value=source, to_value=to)
+    return case
+
+
+def _reply_address(case: Case) -> str:
+    owner = case.contact if case.contact_id else case.customer
+    email = owner.emails.order_by("pk").first()
+    return email.address if email else ""
+
+
+@transaction.atomic
+def case_note_add(
+    *,
+    actor: User,
+    case: Case,
+    kind: str,
+    body: str,
+    expected_version: int,
+    now: datetime | None = None,
+) -> CaseNote:
+    """An internal note, or a reply emailed to the customer; the first reply is the
+    first response."""
+    now = _now(now)
+    case = _case_for_write(case=case, expected_version=expected_version, actor=actor)
+    if case.status == S.CLOSED:
+        raise ValidationError(_("This case is closed; reopen it to add to it."), code="closed")
+    note = CaseNote(
+        case=case,
+        kind=kind,
+        body=_clean_text(body, field="body", required=True),
+        author=actor,
+        created_at=now,
+    )
+    note.full_clean(exclude=["case", "author"])
+    if kind == CaseNote.Kind.REPLY:
+        note.sent_to = _reply_address(case)
+        if case.first_responded_at is None:
+            case.first_responded_at = now
+    note.save()
+    _case_save(case, now=now)
+    _event(
+        case,
+        actor=actor,
+        at=now,
+        kind=CaseEvent.Kind.REPLY if kind == CaseNote.Kind.REPLY else CaseEvent.Kind.NOTE,
+    )
+    if note.sent_to:
+        # Plain text: whatever markup the agent typed is sent as typed, never rendered.
+        send_mail(
+            subject=f"[{case.reference}] {case.subject}",
+            message=note.body,
+            from_email=None,
+            recipient_list=[note.sent_to],
+        )
+    return note
+
+
+@transaction.atomic
+def case_assign(
+    *,
+    actor: User,
+    case: Case,
+    owner: User | None,
+    team: str,
+    expected_version: int,
+    now: datetime | None = None,
+) -> Case:
+    now = _now(now)
+    case = _case_for_write(case=case, expected_version=expected_version, actor=actor)
+    if case.status == S.CLOSED:
+        raise ValidationError(_("This case is closed; reopen it to add to it."), code="closed")
+    if owner is not None and not owner.can(Capability.CASE_EDIT):
+        raise ValidationError({"owner": _("This user may not work on cases.")})
+    before = f"{case.owner or ''} / {case.team}"
+    case.owner, case.team = owner, _clean_text(team, field="team")
+    _case_save(case, now=now)
+    _event(
+        case,
+        actor=actor,
+        at=now,
+        kind=CaseEvent.Kind.ASSIGNMENT,
+        from_value=before,
+        to_value=f"{owner or ''} / {case.team}",
+    )
+    return case
+
+
+@transaction.atomic
+def case_sla_sweep(*, now: datetime | None = None) -> dict[str, int]:
+    """Records each breach and warning whose time has come, from the stored due times.
+
+    One UPDATE per kind over all open cases whose clock runs; a breach is recorded at its
+    due time (the moment it happened), a warning at the sweep. Returns the counts.
+    """
+    now = _now(now)
+    running = Case.objects.filter(status__in=Case.OPEN_STATUSES, sla_paused_at__isnull=True)
+    found: dict[str, int] = {}
+    for kind, due, breached, done in (
+        (
+            CaseEvent.Kind.FIRST_RESPONSE_BREACH,
+            "first_response_due_at",
+            "first_response_breached_at",
+            "first_responded_at",
+        ),
+        (
+            CaseEvent.Kind.RESOLUTION_BREACH,
+            "resolution_due_at",
+            "resolution_breached_at",
+            "resolved_at",
+        ),
+    ):
+        late = running.filter(
+            **{f"{breached}__isnull": True, f"{done}__isnull": True, f"{due}__lte": now}
+        )
+        rows = list(late.select_for_update().values_list("pk", due))
+        if rows:
+            late.update(**{breached: F(due)})
+            CaseEvent.objects.bulk_create(
+                CaseEvent(case_id=pk, at=at, kind=kind) for pk, at in rows
+            )
+        found[kind] = len(rows)
+    warn = running.filter(warned_at__isnull=True).filter(
+        Q(first_responded_at__isnull=True, first_response_warn_at__lte=now)
+        | Q(resolved_at__isnull=True, resolution_warn_at__lte=now)
+    )
+    ids = list(warn.select_for_update().values_list("pk", flat=True))
+    if ids:
+        warn.update(warned_at=now)
+        CaseEvent.objects.bulk_create(
+            CaseEvent(case_id=pk, at=now, kind=CaseEvent.Kind.WARNING) for pk in ids
+        )
+    found[CaseEvent.Kind.WARNING] = len(ids)
+    return found
+
+
+# --- SLA policies and complaint categories, configured by supervisors and admins -------
+
+
+def _sla_policy_save(policy: SlaPolicy) -> SlaPolicy:
+    errors: dict[str, str] = {}
+    if policy.kind and policy.kind not in Case.Kind.values:
+        errors["kind"] = _("Choose a kind of case, or any.")
+    if policy.priority and policy.priority not in Case.Priority.values:
+        errors["priority"] = _("Choose a priority, or any.")
+    for field in ("first_response_minutes", "resolution_minutes"):
+        value = getattr(policy, field)
+        if value is None or value < 1:
+            errors[field] = _("A target is at least one business minute.")
+    if errors:
+        raise ValidationError(errors)
+    policy.name = policy.name.strip()
+    policy.full_clean()
+    policy.save()
+    return policy
+
+
+@transaction.atomic
+def sla_policy_create(
+    *,
+    name: str,
+    kind: str,
+    priority: str,
+    key_accounts: bool,
+    first_response_minutes: int,
+    resolution_minutes: int,
+    calendar: BusinessCalendar | None,
+) -> SlaPolicy:
+    """A new policy; it applies to cases opened from now on (open cases keep their targets)."""
+    return _sla_policy_save(
+        SlaPolicy(
+            name=name,
+            kind=kind,
+            priority=priority,
+            key_accounts=key_accounts,
+            first_response_minutes=first_response_minutes,
+            resolution_minutes=resolution_minutes,
+            calendar=calendar,
+        )
+    )
+
+
+@transaction.atomic
+def sla_policy_update(*, policy: SlaPolicy, **fields) -> SlaPolicy:
+    policy = SlaPolicy.objects.select_for_update().get(pk=policy.pk)
+    for field, value in fields.items():
+        setattr(policy, field, value)
+    return _sla_policy_save(policy)
+
+
+def sla_policy_delete(*, policy: SlaPolicy) -> None:
+    """Cases opened under it keep the targets and due times they were given."""
+    policy.delete()
+
+
+@transaction.atomic
+def complaint_category_create(*, code: str, name: str) -> ComplaintCategory:
+    last = ComplaintCategory.objects.order_by("-position").values_list("position", flat=True)
+    category = ComplaintCategory(
+        code=code.strip(), name=name.strip(), position=(last.first() or 0) + 10
+    )
+    category.full_clean()
+    category.save()
+    return category
+
+
+@transaction.atomic
+def complaint_category_update(
+    *, category: ComplaintCategory, name: str, is_active: bool
+) -> ComplaintCategory:
+    """Renames or retires a category; a retired one stays on its cases but is not offered."""
+    category.name, category.is_active = name.strip(), is_active
+    category.full_clean()
+    category.save()
+    return category

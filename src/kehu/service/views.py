@@ -4,15 +4,28 @@ from zoneinfo import ZoneInfo
 import holidays
 from django.contrib import messages
 from django.core.exceptions import ValidationError
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
 from django.views.decorators.http import require_POST
 
+from kehu.customers.forms import apply_service_errors
+from kehu.customers.models import Customer
 from kehu.service import selectors, services
 from kehu.service.calendars import DayKind, business_time_per_week, weekly_hours_from_json
-from kehu.service.forms import CalendarDayForm, CalendarForm, PreviewForm
-from kehu.service.models import BusinessCalendar, CalendarDay
+from kehu.service.forms import (
+    CalendarDayForm,
+    CalendarForm,
+    CaseAssignForm,
+    CaseForm,
+    CaseNoteForm,
+    ComplaintCategoryForm,
+    PreviewForm,
+    SlaPolicyForm,
+)
+from kehu.service.models import BusinessCalendar, CalendarDay, Case, ComplaintCategory, SlaPolicy
 from kehu.users.permissions import require
 from kehu.users.roles import Capability
 
@@ -122,3 +135,253 @@ def _calendar_page(request, calendar: BusinessCalendar, *, form, day_form):
             "holidays_version": holidays.__version__,
         },
     )
+
+
+# --- Service cases ----------------------------------------------------------------------
+
+CASES_PER_PAGE = 25
+SLA_STATES = (
+    (selectors.SlaState.ON_TRACK, _lazy("On track")),
+    (selectors.SlaState.WARNING, _lazy("Warning")),
+    (selectors.SlaState.BREACHED, _lazy("Breached")),
+)
+
+
+def _int(value: str | None, default: int) -> int:
+    try:
+        return int(value or default)
+    except ValueError:
+        return default
+
+
+@require(Capability.CASE_VIEW)
+def case_list(request):
+    status = request.GET.get("status", "open")
+    if status not in ("open", "all", *Case.Status.values):
+        status = "open"
+    sla = request.GET.get("sla", "")
+    sla = sla if sla in dict(SLA_STATES) else ""
+    mine = bool(request.GET.get("mine"))
+    page = max(_int(request.GET.get("page"), 1), 1)
+    cases = selectors.case_list(
+        status="" if status == "all" else status,
+        owner=request.user if mine else None,
+        sla_state=sla,
+    )
+    # One row more than a page says whether there is a next one, without counting them all.
+    rows = list(cases[(page - 1) * CASES_PER_PAGE : page * CASES_PER_PAGE + 1])
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(
+        request,
+        "service/cases.html",
+        {
+            "cases": [(case, selectors.case_sla_state(case)) for case in rows[:CASES_PER_PAGE]],
+            "page": page,
+            "has_next": len(rows) > CASES_PER_PAGE,
+            "status": status,
+            "sla": sla,
+            "mine": mine,
+            "statuses": Case.Status.choices,
+            "sla_states": SLA_STATES,
+            "base_query": query.urlencode(),
+        },
+    )
+
+
+@require(Capability.CASE_EDIT)
+def case_create(request):
+    customer = get_object_or_404(
+        Customer, pk=_int(request.GET.get("customer"), 0), merged_into=None
+    )
+    form = CaseForm(
+        request.POST or None,
+        customer=customer,
+        initial={
+            "kind": request.GET.get("kind", Case.Kind.COMPLAINT),
+            "channel": request.GET.get("channel", Case.Channel.PHONE),
+        },
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            case = services.case_create(actor=request.user, customer=customer, **form.cleaned_data)
+        except ValidationError as error:
+            apply_service_errors(form, error)
+        else:
+            messages.success(
+                request, _("Case %(reference)s opened.") % {"reference": case.reference}
+            )
+            return redirect("service:case", case.pk)
+    return render(request, "service/case_form.html", {"form": form, "customer": customer})
+
+
+@require(Capability.CASE_VIEW)
+def case_detail(request, pk: int):
+    try:
+        case = selectors.case_detail(pk=pk)
+    except Case.DoesNotExist:
+        raise Http404 from None
+    now = timezone.now()
+    return render(
+        request,
+        "service/case.html",
+        {
+            "case": case,
+            "sla_state": selectors.case_sla_state(case),
+            "now": now,
+            "history": selectors.case_history(case=case),
+            "notes": selectors.case_notes(case=case),
+            "next_statuses": [
+                (status, Case.Status(status).label)
+                for status in Case.Status.values
+                if status in services.TRANSITIONS[case.status]
+            ],
+            "note_form": CaseNoteForm(initial={"version": case.version}),
+            "assign_form": CaseAssignForm(
+                initial={"version": case.version, "owner": case.owner_id, "team": case.team}
+            ),
+        },
+    )
+
+
+def _case_write(request, pk: int, write) -> HttpResponse:
+    """Runs one write on the case; a refusal (stale version, bad transition) is shown."""
+    case = get_object_or_404(Case, pk=pk)
+    try:
+        write(case)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        messages.success(request, _("Changes saved."))
+    return redirect("service:case", case.pk)
+
+
+@require(Capability.CASE_EDIT)
+@require_POST
+def case_transition(request, pk: int):
+    return _case_write(
+        request,
+        pk,
+        lambda case: services.case_transition(
+            actor=request.user,
+            case=case,
+            to=request.POST.get("to", ""),
+            expected_version=_int(request.POST.get("version"), 0),
+        ),
+    )
+
+
+@require(Capability.CASE_EDIT)
+@require_POST
+def case_note(request, pk: int):
+    form = CaseNoteForm(request.POST)
+
+    def write(case):
+        if not form.is_valid():
+            raise ValidationError([e for errors in form.errors.values() for e in errors])
+        services.case_note_add(
+            actor=request.user,
+            case=case,
+            kind=form.cleaned_data["kind"],
+            body=form.cleaned_data["body"],
+            expected_version=form.cleaned_data["version"],
+        )
+
+    return _case_write(request, pk, write)
+
+
+@require(Capability.CASE_EDIT)
+@require_POST
+def case_assign(request, pk: int):
+    form = CaseAssignForm(request.POST)
+
+    def write(case):
+        if not form.is_valid():
+            raise ValidationError([e for errors in form.errors.values() for e in errors])
+        services.case_assign(
+            actor=request.user,
+            case=case,
+            owner=form.cleaned_data["owner"],
+            team=form.cleaned_data["team"],
+            expected_version=form.cleaned_data["version"],
+        )
+
+    return _case_write(request, pk, write)
+
+
+# --- SLA policies and complaint categories ----------------------------------------------
+
+
+@require(Capability.SERVICE_CONFIGURE)
+def sla_policy_list(request):
+    form = SlaPolicyForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.sla_policy_create(**form.cleaned_data)
+        except ValidationError as error:
+            apply_service_errors(form, error)
+        else:
+            messages.success(request, _("Policy saved."))
+            return redirect("service:policies")
+    policies = SlaPolicy.objects.select_related("calendar").order_by(
+        "-key_accounts", "kind", "priority", "name"
+    )
+    return render(request, "service/policies.html", {"policies": policies, "form": form})
+
+
+@require(Capability.SERVICE_CONFIGURE)
+def sla_policy_edit(request, pk: int):
+    policy = get_object_or_404(SlaPolicy, pk=pk)
+    if request.method == "POST" and request.POST.get("delete"):
+        services.sla_policy_delete(policy=policy)
+        messages.success(request, _("Policy deleted."))
+        return redirect("service:policies")
+    initial = {field: getattr(policy, field) for field in SlaPolicyForm.base_fields}
+    form = SlaPolicyForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.sla_policy_update(policy=policy, **form.cleaned_data)
+        except ValidationError as error:
+            apply_service_errors(form, error)
+        else:
+            messages.success(request, _("Policy saved."))
+            return redirect("service:policies")
+    return render(request, "service/policy.html", {"policy": policy, "form": form})
+
+
+@require(Capability.SERVICE_CONFIGURE)
+def complaint_category_list(request):
+    form = ComplaintCategoryForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.complaint_category_create(**form.cleaned_data)
+        except ValidationError as error:
+            apply_service_errors(form, error)
+        else:
+            messages.success(request, _("Category added."))
+            return redirect("service:categories")
+    return render(
+        request,
+        "service/categories.html",
+        {
+            "categories": ComplaintCategory.objects.all(),
+            "form": form,
+        },
+    )
+
+
+@require(Capability.SERVICE_CONFIGURE)
+@require_POST
+def complaint_category_edit(request, pk: int):
+    category = get_object_or_404(ComplaintCategory, pk=pk)
+    try:
+        services.complaint_category_update(
+            category=category,
+            name=request.POST.get("name", ""),
+            is_active=bool(request.POST.get("is_active")),
+        )
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        messages.success(request, _("Changes saved."))
+    return redirect("service:categories")

@@ -17,11 +17,23 @@ class CallerMatch:
     last_contact_at: datetime | None
 
 
-def caller_matches(*, e164: str, by_recency: bool = True) -> list[CallerMatch]:
-    """Every customer and contact with this number (one index probe), most recent contact first.
+def caller_match_ids(*, e164: str) -> list[tuple[int, int | None]]:
+    """(customer id, contact id) of every phone with this number, as caller_matches finds
+    them (a merged customer followed to the one it went into) without loading the rows:
+    what the webhook stores on the call, in one index probe."""
+    found: dict[tuple[int, int | None], None] = {}
+    rows = Phone.objects.filter(e164=e164).values_list(
+        "customer_id", "customer__merged_into_id", "contact_id")
+    for customer_id, merged_into_id, contact_id in rows:
+        while merged_into_id:
+            customer_id, merged_into_id = Customer.objects.values_list(
+                "pk", "merged_into_id").get(pk=merged_into_id)
+        found.setdefault((customer_id, contact_id), None)
+    return list(found)
 
-    by_recency=False leaves last_contact_at empty and the matches in no given order.
-    """
+
+def caller_matches(*, e164: str) -> list[CallerMatch]:
+    """Every customer and contact with this number (one index probe), most recent contact first."""
     phones = list(
         Phone.objects.filter(e164=e164).select_related("customer__merged_into", "contact")
     )
@@ -33,8 +45,8 @@ def caller_matches(*, e164: str, by_recency: bool = True) -> list[CallerMatch]:
                 pk=customer.merged_into_id)
         matches.setdefault((customer.pk, phone.contact_id),
                            CallerMatch(customer, phone.contact, None))
-    if not matches or not by_recency:
-        return list(matches.values())
+    if not matches:
+        return []
     ids = {key[0] for key in matches}
     last: dict[int, datetime] = {}
     for model, field in ((Note, "created_at"), (Call, "started_at")):

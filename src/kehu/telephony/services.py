@@ -30,7 +30,7 @@ from kehu.telephony.models import (
     CtiIntegration,
     Direction,
 )
-from kehu.telephony.selectors import caller_matches
+from kehu.telephony.selectors import caller_match_ids, caller_matches
 from kehu.users.models import User
 from kehu.users.roles import Role
 
@@ -129,10 +129,8 @@ class _Lookups:
     def phone(self, text: str):
         return self._once(("phone", text), lambda: phone_parse_or_none(text))
 
-    def matches(self, e164: str) -> list:
-        # The order of several matches is not used here: skip the recency lookups.
-        return self._once(("matches", e164),
-                          lambda: caller_matches(e164=e164, by_recency=False))
+    def matches(self, e164: str) -> list[tuple[int, int | None]]:
+        return self._once(("matches", e164), lambda: caller_match_ids(e164=e164))
 
     def blocked(self, e164: str) -> bool:
         return self._once(("blocked", e164),
@@ -191,11 +189,11 @@ def _derive(call: Call, events: list[CallEvent], lookups: _Lookups) -> None:
     e164 = parsed.e164 if parsed else ""
     if e164 != call.number_e164 or (e164 and not call.match_count and not call.customer_id):
         call.number_e164 = e164
-        matches = lookups.matches(e164) if e164 else []
-        customers = {m.customer.pk for m in matches}
+        matches = lookups.matches(e164) if e164 else []  # (customer id, contact id)
+        customers = {customer_id for customer_id, _contact_id in matches}
         call.match_count = len(customers)
-        call.customer = matches[0].customer if len(customers) == 1 else None
-        call.contact = matches[0].contact if len(matches) == 1 else None
+        call.customer_id = matches[0][0] if len(customers) == 1 else None
+        call.contact_id = matches[0][1] if len(matches) == 1 else None
     call.blocked = bool(e164) and lookups.blocked(e164)
 
 

@@ -23,6 +23,8 @@ class Capability(models.TextChoices):
     CALL_HANDLE = "call.handle", _("Take and log calls")
     TELEPHONY_MANAGE = "telephony.manage", _("Manage telephony integrations and blocked numbers")
     SERVICE_CONFIGURE = "service.configure", _("Configure business calendars and service levels")
+    CASE_VIEW = "case.view", _("See service cases")
+    CASE_EDIT = "case.edit", _("Open and work on service cases")
 
 
 _ALL = frozenset(Role)
@@ -41,6 +43,10 @@ CAPABILITY_ROLES: dict[Capability, frozenset[Role]] = {
     ),
     Capability.TELEPHONY_MANAGE: frozenset({Role.SUPERVISOR, Role.ADMIN}),
     Capability.SERVICE_CONFIGURE: frozenset({Role.SUPERVISOR, Role.ADMIN}),
+    Capability.CASE_VIEW: _ALL,
+    Capability.CASE_EDIT: frozenset(
+        {Role.AGENT, Role.KEY_ACCOUNT_MANAGER, Role.SUPERVISOR, Role.ADMIN}
+    ),
 }
 
 

@@ -1,0 +1,13 @@
+"""Background jobs of the service desk: thin, they call services."""
+
+from django.utils import timezone
+from huey import crontab
+from huey.contrib.djhuey import db_periodic_task
+
+from kehu.service import services
+
+
+@db_periodic_task(crontab(minute="*"))
+def case_sla_sweep():
+    """Every minute: record SLA breaches and warnings the moment they happen."""
+    return services.case_sla_sweep(now=timezone.now())
