@@ -1,6 +1,6 @@
 from datetime import date
 
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext as _
 from ninja import Field, Router, Schema
@@ -15,14 +15,11 @@ from kehu.customers.choices import (
 )
 from kehu.customers.models import Contact, Customer
 from kehu.users.models import User
+from kehu.users.permissions import check
 from kehu.users.roles import Capability
 
 router = Router(tags=["customers"])
 
-
-def _require(request, capability: Capability) -> None:
-    if not request.user.can(capability):
-        raise PermissionDenied
 
 
 class PhoneOut(Schema):
@@ -217,7 +214,7 @@ def _customer(pk: int) -> Customer:
 @router.get("/customers", response=SearchPageOut, summary="List or search customers")
 def customers_list(request, q: str = "", page: int = 1):
     """`q` finds by name (Chinese substring), organisation, phone in any form, email or number."""
-    _require(request, Capability.CUSTOMER_VIEW)
+    check(request, Capability.CUSTOMER_VIEW)
     result = selectors.customer_search(query=q, page=page)
     ids = [h.customer.pk for h in result.hits]
     full = Customer.objects.select_related("owner", "merged_into").prefetch_related(
@@ -236,20 +233,20 @@ def customers_list(request, q: str = "", page: int = 1):
 
 @router.get("/customers/{int:customer_id}", response=CustomerDetailOut)
 def customer_read(request, customer_id: int):
-    _require(request, Capability.CUSTOMER_VIEW)
+    check(request, Capability.CUSTOMER_VIEW)
     return _customer(customer_id)
 
 
 @router.post("/customers", response={201: CustomerDetailOut})
 def customer_create(request, payload: CustomerIn):
-    _require(request, Capability.CUSTOMER_EDIT)
+    check(request, Capability.CUSTOMER_EDIT)
     customer = services.customer_create(actor=request.user, **_fields(payload, partial=False))
     return 201, _customer(customer.pk)
 
 
 @router.patch("/customers/{int:customer_id}", response=CustomerDetailOut)
 def customer_update(request, customer_id: int, payload: CustomerPatch):
-    _require(request, Capability.CUSTOMER_EDIT)
+    check(request, Capability.CUSTOMER_EDIT)
     customer = get_object_or_404(Customer, pk=customer_id)
     services.customer_update(actor=request.user, customer=customer,
                              **_fields(payload, partial=True))
@@ -258,13 +255,13 @@ def customer_update(request, customer_id: int, payload: CustomerPatch):
 
 @router.get("/customers/{int:customer_id}/contacts", response=list[ContactOut])
 def contacts_list(request, customer_id: int):
-    _require(request, Capability.CUSTOMER_VIEW)
+    check(request, Capability.CUSTOMER_VIEW)
     return list(_customer(customer_id).contacts.all())
 
 
 @router.post("/customers/{int:customer_id}/contacts", response={201: ContactOut})
 def contact_create(request, customer_id: int, payload: ContactIn):
-    _require(request, Capability.CUSTOMER_EDIT)
+    check(request, Capability.CUSTOMER_EDIT)
     organisation = get_object_or_404(Customer, pk=customer_id)
     contact = services.contact_create(
         actor=request.user, organisation=organisation, **payload.dict()
@@ -274,13 +271,13 @@ def contact_create(request, customer_id: int, payload: ContactIn):
 
 @router.get("/contacts/{int:contact_id}", response=ContactOut)
 def contact_read(request, contact_id: int):
-    _require(request, Capability.CUSTOMER_VIEW)
+    check(request, Capability.CUSTOMER_VIEW)
     return get_object_or_404(Contact.objects.prefetch_related("phones", "emails"), pk=contact_id)
 
 
 @router.patch("/contacts/{int:contact_id}", response=ContactOut)
 def contact_update(request, contact_id: int, payload: ContactPatch):
-    _require(request, Capability.CUSTOMER_EDIT)
+    check(request, Capability.CUSTOMER_EDIT)
     contact = get_object_or_404(Contact, pk=contact_id)
     return services.contact_update(
         actor=request.user, contact=contact, **payload.dict(exclude_unset=True)

@@ -2,7 +2,7 @@
 
 from datetime import datetime
 
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext as _
 from ninja import Field, Router, Schema
@@ -11,15 +11,12 @@ from kehu.customers.models import Contact, Customer
 from kehu.service import selectors, services
 from kehu.service.models import SUBJECT_MAX, TEXT_MAX, Case, CaseEvent, CaseNote, ComplaintCategory
 from kehu.users.models import User
+from kehu.users.permissions import check
 from kehu.users.roles import Capability
 
 router = Router(tags=["cases"])
 PAGE_SIZE = 25
 
-
-def _require(request, capability: Capability) -> None:
-    if not request.user.can(capability):
-        raise PermissionDenied
 
 
 class CaseOut(Schema):
@@ -157,7 +154,7 @@ def _write(write):
 @router.get("/cases", response=CasePageOut, summary="List cases")
 def cases_list(request, status: str = "open", mine: bool = False, sla: str = "", page: int = 1):
     """`status`: open (default), all, or one status; `sla`: on_track, warning or breached."""
-    _require(request, Capability.CASE_VIEW)
+    check(request, Capability.CASE_VIEW)
     page = max(page, 1)
     cases = selectors.case_list(
         status="" if status == "all" else status,
@@ -170,13 +167,13 @@ def cases_list(request, status: str = "open", mine: bool = False, sla: str = "",
 
 @router.get("/cases/{int:case_id}", response=CaseOut)
 def case_read(request, case_id: int):
-    _require(request, Capability.CASE_VIEW)
+    check(request, Capability.CASE_VIEW)
     return _case(case_id)
 
 
 @router.post("/cases", response={201: CaseOut})
 def case_create(request, payload: CaseIn):
-    _require(request, Capability.CASE_EDIT)
+    check(request, Capability.CASE_EDIT)
     errors = {}
     customer = Customer.objects.filter(pk=payload.customer_id).first()
     if customer is None:
@@ -215,7 +212,7 @@ def case_create(request, payload: CaseIn):
     summary="Move a case to another status",
 )
 def case_transition(request, case_id: int, payload: TransitionIn):
-    _require(request, Capability.CASE_EDIT)
+    check(request, Capability.CASE_EDIT)
     case = _case(case_id)
     return _write(
         lambda: _case(
@@ -228,7 +225,7 @@ def case_transition(request, case_id: int, payload: TransitionIn):
 
 @router.get("/cases/{int:case_id}/notes", response=list[NoteOut])
 def case_notes(request, case_id: int):
-    _require(request, Capability.CASE_VIEW)
+    check(request, Capability.CASE_VIEW)
     return selectors.case_notes(case=_case(case_id))
 
 
@@ -238,7 +235,7 @@ def case_notes(request, case_id: int):
     summary="Add an internal note or a reply emailed to the customer",
 )
 def case_note_add(request, case_id: int, payload: NoteIn):
-    _require(request, Capability.CASE_EDIT)
+    check(request, Capability.CASE_EDIT)
     case = _case(case_id)
     return _write(
         lambda: (
@@ -256,13 +253,13 @@ def case_note_add(request, case_id: int, payload: NoteIn):
 
 @router.get("/cases/{int:case_id}/events", response=list[EventOut], summary="A case's history")
 def case_events(request, case_id: int):
-    _require(request, Capability.CASE_VIEW)
+    check(request, Capability.CASE_VIEW)
     return selectors.case_history(case=_case(case_id))
 
 
 @router.post("/cases/{int:case_id}/assignment", response={200: CaseOut, 409: ErrorOut})
 def case_assign(request, case_id: int, payload: AssignIn):
-    _require(request, Capability.CASE_EDIT)
+    check(request, Capability.CASE_EDIT)
     case = _case(case_id)
     owner = _user(payload.owner)
     return _write(

@@ -1,20 +1,16 @@
 from datetime import datetime
 
-from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404
 from ninja import Router, Schema
 
 from kehu.customers.phones import phone_parse_or_none
 from kehu.telephony import selectors
 from kehu.telephony.models import BlockedNumber, Call, CallState, Direction
+from kehu.users.permissions import check
 from kehu.users.roles import Capability
 
 router = Router(tags=["telephony"])
 
-
-def _require(request, capability: Capability) -> None:
-    if not request.user.can(capability):
-        raise PermissionDenied
 
 
 class CallOut(Schema):
@@ -81,7 +77,7 @@ class LookupOut(Schema):
 @router.get("/calls", response=CallPageOut, summary="The call log, newest first")
 def calls_list(request, direction: Direction | None = None, state: CallState | None = None,
                customer_id: int | None = None, page: int = 1):
-    _require(request, Capability.CALL_VIEW)
+    check(request, Capability.CALL_VIEW)
     page = max(page, 1)
     calls = list(selectors.call_log(direction=direction or "", state=state or "",
                                     customer_id=customer_id)[(page - 1) * 50 : page * 50 + 1])
@@ -90,14 +86,14 @@ def calls_list(request, direction: Direction | None = None, state: CallState | N
 
 @router.get("/calls/{int:call_id}", response=CallOut)
 def call_read(request, call_id: int):
-    _require(request, Capability.CALL_VIEW)
+    check(request, Capability.CALL_VIEW)
     return get_object_or_404(selectors.call_log(), pk=call_id)
 
 
 @router.get("/lookup", response=LookupOut, summary="Who has this number?")
 def number_lookup(request, number: str):
     """The number in any written form; customers and contacts, most recent contact first."""
-    _require(request, Capability.CUSTOMER_VIEW)
+    check(request, Capability.CUSTOMER_VIEW)
     parsed = phone_parse_or_none(number)
     if parsed is None:
         return {"number_e164": None, "blocked": False, "matches": []}

@@ -18,3 +18,9 @@ def require(capability: Capability):
         return wrapped
 
     return decorator
+
+
+def check(request, capability: Capability) -> None:
+    """For API operations: the signed-in or token user must have the capability, else 403."""
+    if not request.user.can(capability):
+        raise PermissionDenied
