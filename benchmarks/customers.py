@@ -10,7 +10,6 @@ Prints figures and a PASS/FAIL line per target; never asserts. See benchmarks/RE
 import argparse
 import cProfile
 import csv
-import io
 import math
 import os
 import pstats
@@ -47,10 +46,13 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--profile", action="store_true",
                         help="run the main import under cProfile and print the top functions")
     parser.add_argument("--skip-search", action="store_true")
+    parser.add_argument("--search-only", action="store_true",
+                        help="search the customers a previous run imported (same --customers "
+                             "and --seed); no import")
     return parser.parse_args()
 
 
-def setup_django(database_url: str) -> str:
+def setup_django(database_url: str, *, keep: bool = False) -> str:
     WORK.mkdir(parents=True, exist_ok=True)
     os.environ["KEHU_DATA_DIR"] = str(WORK)
     if database_url:
@@ -59,7 +61,8 @@ def setup_django(database_url: str) -> str:
     else:
         database = WORK / "bench.sqlite3"
         for suffix in ("", "-wal", "-shm"):
-            Path(f"{database}{suffix}").unlink(missing_ok=True)
+            if not keep:
+                Path(f"{database}{suffix}").unlink(missing_ok=True)
         os.environ["KEHU_DATABASE_URL"] = f"sqlite:///{database}"
         where = str(database.relative_to(HERE.parent))
     os.environ["DJANGO_SETTINGS_MODULE"] = "kehu.config.settings"
@@ -109,7 +112,7 @@ def head_csv(path: Path, count: int) -> Path:
                 target.open("w", encoding="utf-8-sig", newline="") as out:
             reader, writer = csv.reader(source), csv.writer(out)
             writer.writerow(next(reader))
-            for _, row in zip(range(count), reader):
+            for _, row in zip(range(count), reader, strict=False):
                 writer.writerow(row)
     return target
 
@@ -292,14 +295,14 @@ def search_benchmarks(path: Path, args) -> tuple[dict, dict]:
     timings, pages = time_queries(queries, phone_queries(rows, 100, rng))
     phone = print_latency("all", timings)
     for category in ("mobile", "landline", "unknown"):
-        picked = [t for t, q in zip(timings, queries) if q[0] == category]
+        picked = [t for t, q in zip(timings, queries, strict=True) if q[0] == category]
         if picked:
             print_latency(category, picked)
-    known = [(q, p) for q, p in zip(queries, pages) if q[2]]
+    known = [(q, p) for q, p in zip(queries, pages, strict=True) if q[2]]
     found = sum(any(h.matched_by == "phone" and any(ph.e164 == q[2] for ph in
                                                      h.customer.phones.all()) for h in p.hits)
                 for q, p in known)
-    unknown_hits = sum(1 for q, p in zip(queries, pages) if not q[2] and p.hits)
+    unknown_hits = sum(1 for q, p in zip(queries, pages, strict=True) if not q[2] and p.hits)
     print(f"  known numbers found by phone: {found}/{len(known)}; unknown numbers with hits: "
           f"{unknown_hits}")
 
@@ -308,12 +311,12 @@ def search_benchmarks(path: Path, args) -> tuple[dict, dict]:
     timings, pages = time_queries(queries, name_queries(rows, 100, rng))
     name = print_latency("all", timings)
     for category in ("surname", "1 char", "2 chars", "3 chars", "reversed", "rare", "random 3"):
-        picked = [t for t, q in zip(timings, queries) if q[0] == category]
+        picked = [t for t, q in zip(timings, queries, strict=True) if q[0] == category]
         if picked:
             print_latency(category, picked)
     empty = sum(1 for p in pages if not p.hits)
     full = sum(1 for p in pages if p.has_next)
-    slowest = sorted(zip(timings, queries), reverse=True)[:5]
+    slowest = sorted(zip(timings, queries, strict=True), reverse=True)[:5]
     print(f"  queries with no hit: {empty}; with more than one page: {full}")
     print("  slowest: " + ", ".join(f"{q[1]} ({t:.1f} ms)" for t, q in slowest))
     return phone, name
@@ -327,7 +330,7 @@ def verdict(ok: bool) -> str:
 
 def main() -> None:
     args = parse_args()
-    where = setup_django(args.database_url)
+    where = setup_django(args.database_url, keep=args.search_only)
     from django.db import connection
 
     from kehu.customers.models import Customer, Phone, SearchEntry
@@ -335,6 +338,12 @@ def main() -> None:
     print(f"database: {connection.vendor} ({where}); python {sys.version.split()[0]}; "
           f"{os.cpu_count()} cpus")
     path = csv_file(args.customers, args.seed)
+
+    if args.search_only:
+        print(f"searching the {Customer.objects.count():,} customers stored")
+        phone, name = search_benchmarks(path, args)
+        print_verdicts(args, None, phone, name)
+        return
 
     ie_rate = kehu_small_rate = None
     if args.compare_rows:
@@ -375,12 +384,16 @@ def main() -> None:
             with connection.cursor() as cursor:  # what autovacuum does after a bulk load
                 cursor.execute("ANALYZE")
         phone, name = search_benchmarks(path, args)
+    print_verdicts(args, import_rate, phone, name)
 
+
+def print_verdicts(args, import_rate, phone, name) -> None:
     print("\nresults:")
     scale = "" if args.customers == 1_000_000 else f" (at {args.customers:,} customers, " \
         "the targets are set for 1,000,000)"
-    print(f"  {verdict(import_rate >= IMPORT_TARGET)} import {import_rate:,.0f} rows/s "
-          f"(target >= {IMPORT_TARGET:,}){scale}")
+    if import_rate is not None:
+        print(f"  {verdict(import_rate >= IMPORT_TARGET)} import {import_rate:,.0f} rows/s "
+              f"(target >= {IMPORT_TARGET:,}){scale}")
     if phone:
         print(f"  {verdict(phone['p99'] < PHONE_TARGET_MS)} search by phone p99 "
               f"{phone['p99']:.2f} ms (target < {PHONE_TARGET_MS:g} ms){scale}")

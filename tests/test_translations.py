@@ -148,10 +148,12 @@ def test_compiled_catalogue_matches_the_po(po):
     if not MO_PATH.exists():
         pytest.skip("django.mo not compiled yet (make setup compiles it)")
 
-    def key_and_text(entry: polib._BaseEntry) -> tuple[tuple[str, str], object]:
+    def key_and_text(entry: polib._BaseEntry) -> tuple[tuple, object]:
         if entry.msgid_plural:
-            return (entry.msgid, entry.msgid_plural), sorted(entry.msgstr_plural.items())
-        return (entry.msgid, ""), entry.msgstr
+            return (entry.msgctxt, entry.msgid, entry.msgid_plural), sorted(
+                entry.msgstr_plural.items()
+            )
+        return (entry.msgctxt, entry.msgid, ""), entry.msgstr
 
     compiled = dict(key_and_text(e) for e in polib.mofile(str(MO_PATH)) if e.msgid)
     expected = dict(key_and_text(e) for e in _live(po) if e.translated())

@@ -564,3 +564,22 @@ def test_an_answered_inbound_call_settles_earlier_missed_calls(agent):
         cti_event_record(integration=integration, event=CtiEvent(
             event=event, call_id="a1", from_number="+86 139 0000 2222", users=("agent",)))
     assert Call.objects.get(call_id="m1").callback_done_at is not None
+
+
+def test_panel_shows_open_cases_and_offers_a_new_case(agent, agent_client):
+    from kehu.customers import services as customer_services
+    from kehu.service import services as case_services
+    from kehu.telephony.models import CtiIntegration
+    from kehu.telephony.services import CtiEvent, cti_event_record
+
+    customer = customer_services.customer_create(actor=agent, kind="individual", name="赵敏",
+                                                 phones=["13900003333"])
+    case = case_services.case_create(actor=agent, customer=customer, kind="complaint",
+                                     subject="空调不制冷", description="第二次报修",
+                                     channel="phone")
+    integration = CtiIntegration.objects.create(name="pbx", token_digest="z")
+    cti_event_record(integration=integration, event=CtiEvent(
+        event="newCall", call_id="case-1", from_number="139-0000-3333", users=("agent",)))
+    html = agent_client.get("/calls/probe/?current=").content.decode()
+    assert case.reference in html and "空调不制冷" in html
+    assert f"/cases/new/?customer={customer.pk}" in html

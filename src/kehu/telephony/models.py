@@ -3,6 +3,7 @@ import hashlib
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from kehu.customers.phones import phone_display
 
@@ -44,7 +45,7 @@ class Direction(models.TextChoices):
 
 class CallState(models.TextChoices):
     RINGING = "ringing", _("Ringing")
-    ANSWERED = "answered", _("In progress")
+    ANSWERED = "answered", pgettext_lazy("call state", "In progress")
     ENDED = "ended", _("Answered")
     MISSED = "missed", _("Missed")
     DIALLED = "dialled", _("Dialled")

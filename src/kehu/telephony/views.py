@@ -16,6 +16,7 @@ from django.views.decorators.http import require_POST
 
 from kehu.customers.choices import STYLE_GUIDANCE, ContactOutcome, ContactReason
 from kehu.customers.models import Customer
+from kehu.service import selectors as service_selectors
 from kehu.telephony import selectors, services
 from kehu.telephony.models import (
     BlockedNumber,
@@ -107,6 +108,9 @@ def _panel_context(alert: CallAlert, form: CallLogForm | None = None) -> dict:
         "alert": alert, "call": call, "matches": matches, "customer": customer,
         "contact": call.contact,
         "recent": selectors.customer_recent_contacts(customer=customer) if customer else [],
+        "open_cases": (
+            service_selectors.customer_open_cases(customer=customer) if customer else []
+        ),
         "log_form": form or CallLogForm(),
         "style_guidance": STYLE_GUIDANCE,
     }
