@@ -219,7 +219,9 @@ def _check_can_edit(actor: User) -> None:
 def _case_for_write(*, case: Case, expected_version: int, actor: User) -> Case:
     """The case locked for writing, refused when someone saved it since it was read."""
     _check_can_edit(actor)
-    locked = Case.objects.select_for_update().select_related("calendar").get(pk=case.pk)
+    locked = (
+        Case.objects.select_for_update(of=("self",)).select_related("calendar").get(pk=case.pk)
+    )
     if locked.version != expected_version:
         raise ValidationError(
             _("Someone else changed this case; reload it and try again."), code="stale"
@@ -455,7 +457,7 @@ def case_sla_sweep(*, now: datetime | None = None) -> dict[str, int]:
         late = running.filter(
             **{f"{breached}__isnull": True, f"{done}__isnull": True, f"{due}__lte": now}
         )
-        rows = list(late.select_for_update().values_list("pk", due))
+        rows = list(late.select_for_update(of=("self",)).values_list("pk", due))
         if rows:
             late.update(**{breached: F(due)})
             CaseEvent.objects.bulk_create(
@@ -466,7 +468,7 @@ def case_sla_sweep(*, now: datetime | None = None) -> dict[str, int]:
         Q(first_responded_at__isnull=True, first_response_warn_at__lte=now)
         | Q(resolved_at__isnull=True, resolution_warn_at__lte=now)
     )
-    ids = list(warn.select_for_update().values_list("pk", flat=True))
+    ids = list(warn.select_for_update(of=("self",)).values_list("pk", flat=True))
     if ids:
         warn.update(warned_at=now)
         CaseEvent.objects.bulk_create(
