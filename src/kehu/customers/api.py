@@ -3,7 +3,7 @@ from datetime import date
 from django.core.exceptions import ValidationError
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext as _
-from ninja import Field, Router, Schema
+from ninja import Field, Router, Schema, Status
 
 from kehu.customers import selectors, services
 from kehu.customers.choices import (
@@ -241,7 +241,7 @@ def customer_read(request, customer_id: int):
 def customer_create(request, payload: CustomerIn):
     check(request, Capability.CUSTOMER_EDIT)
     customer = services.customer_create(actor=request.user, **_fields(payload, partial=False))
-    return 201, _customer(customer.pk)
+    return Status(201, _customer(customer.pk))
 
 
 @router.patch("/customers/{int:customer_id}", response=CustomerDetailOut)
@@ -266,7 +266,7 @@ def contact_create(request, customer_id: int, payload: ContactIn):
     contact = services.contact_create(
         actor=request.user, organisation=organisation, **payload.dict()
     )
-    return 201, contact
+    return Status(201, contact)
 
 
 @router.get("/contacts/{int:contact_id}", response=ContactOut)

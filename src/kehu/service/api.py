@@ -5,7 +5,7 @@ from datetime import datetime
 from django.core.exceptions import ValidationError
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext as _
-from ninja import Field, Router, Schema
+from ninja import Field, Router, Schema, Status
 
 from kehu.customers.models import Contact, Customer
 from kehu.service import selectors, services
@@ -147,7 +147,7 @@ def _write(write):
         return write()
     except ValidationError as error:
         if getattr(error, "code", None) == "stale":
-            return 409, {"detail": error.messages[0]}
+            return Status(409, {"detail": error.messages[0]})
         raise
 
 
@@ -203,7 +203,7 @@ def case_create(request, payload: CaseIn):
         owner=_user(payload.owner),
         team=payload.team,
     )
-    return 201, _case(case.pk)
+    return Status(201, _case(case.pk))
 
 
 @router.post(
