@@ -238,7 +238,7 @@ def case_note_add(request, case_id: int, payload: NoteIn):
     check(request, Capability.CASE_EDIT)
     case = _case(case_id)
     return _write(
-        lambda: (
+        lambda: Status(
             201,
             services.case_note_add(
                 actor=request.user,
