@@ -113,7 +113,8 @@ def _exact_hits(query: str) -> list[SearchHit]:
     hits: list[SearchHit] = []
     phone = phone_parse_or_none(text) if sum(c.isdigit() for c in text) >= 5 else None
     if phone and _exists("SELECT 1 FROM customers_phone WHERE e164 = %s", phone.e164):
-        for row in Phone.objects.filter(e164=phone.e164).select_related("customer", "contact"):
+        # The contact, if any (a customer's own phones have none), is read when needed.
+        for row in Phone.objects.filter(e164=phone.e164).select_related("customer"):
             hits.append(SearchHit(_live(row.customer), row.contact, "phone"))
     address = text.lower()
     if "@" in text and _exists("SELECT 1 FROM customers_email WHERE address = %s", address):
@@ -191,7 +192,7 @@ def _customer_search(*, query: str, page: int, page_size: int) -> SearchPage:
     entries = {
         e.id: e
         for e in SearchEntry.objects.filter(id__in=ids).select_related("customer", "contact")
-    }
+    } if ids else {}  # (building the empty query alone costs as much as a phone lookup)
     seen = {(h.customer.pk, h.contact.pk if h.contact else None) for h in exact}
     hits = list(exact)
     for entry_id in ids[:page_size]:

@@ -1,9 +1,14 @@
 """Import and export of customers and contacts as CSV or Excel.
 
-Reading is strict: every row is validated before anything is written; by default
-one bad row rejects the whole file (nothing half-written), or bad rows are skipped
-when the user asks for that. Rows with an external id are matched to what is
-already stored, so importing the same file twice changes nothing.
+Reading is strict: every row is validated, and by default one bad row rejects the
+whole file (nothing is kept: the import writes in one transaction, committed only
+once every row has passed), or bad rows are skipped when the user asks for that.
+Rows with an external id are matched to what is already stored, so importing the
+same file twice changes nothing.
+
+Large files are the reason for the shape of the customer import: rows are checked in
+worker processes (libphonenumber is most of the work) while this process writes the
+rows already checked, with plain INSERTs rather than ORM objects.
 """
 
 import csv
@@ -158,7 +163,8 @@ def rows_from_csv(data: bytes, encoding: str = "") -> Iterator[list[str]]:
     try:
         yield from csv.reader(io.StringIO(text, newline=""), dialect)
     except csv.Error as error:
-        raise ImportFileError(_("The CSV file is malformed: %(error)s") % {"error": error}) from None
+        raise ImportFileError(
+            _("The CSV file is malformed: %(error)s") % {"error": error}) from None
 
 
 def rows_from_xlsx(data: bytes) -> Iterator[list[str]]:
@@ -487,7 +493,8 @@ def _check_in_worker(rows: list[tuple[int, list[str]]]) -> list[tuple]:
 @contextmanager
 def _gc_paused():
     """Python's cycle collector would walk the growing heap of rows and records again and
-    again (a tenth of the import's time); reference counting frees what the import drops.
+    again (over a tenth of the import's CPU time); reference counting frees what the
+    import drops.
     """
     enabled = gc.isenabled()
     gc.disable()
