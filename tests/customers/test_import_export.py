@@ -698,3 +698,27 @@ def test_guarded_cells_read_back_as_they_were_written(agent, payload):
     Customer.objects.all().delete()
     assert import_file(name="out.csv", data=data).written
     assert _snapshot() == expected
+
+
+def test_export_edit_import_updates_customers_in_place(agent):
+    """Customers without an external id are matched by the exported customer number."""
+    import io as _io
+
+    from kehu.customers import services as _services
+    from kehu.customers.models import Customer as _Customer
+    from kehu.customers.transfer import export_csv, import_file
+
+    kept = _services.customer_create(actor=agent, kind="individual", name="周杰",
+                                     phones=["13700001111"])
+    buffer = _io.BytesIO()
+    export_csv(buffer)
+    edited = buffer.getvalue().decode("utf-8-sig").replace("周杰", "周杰伦")
+    edited += "\n,K9999999,individual,新来的,,active,,,,,,,,,,,\n"
+    report = import_file(name="edited.csv", data=edited.encode("utf-8"))
+    assert report.written and report.updated == 1 and report.created == 1
+    kept.refresh_from_db()
+    assert kept.name == "周杰伦"
+    assert _Customer.objects.count() == 2
+    assert any("K9999999" in w["message"] for w in report.warnings)
+    again = import_file(name="edited.csv", data=edited.encode("utf-8"))
+    assert again.unchanged >= 1 and again.updated == 0

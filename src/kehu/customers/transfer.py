@@ -245,6 +245,9 @@ class CustomerRecord:
     # search document (the number is handed out only when the row is written).
     labels: list[str] = field(default_factory=list)
     document: tuple[str, str] = ("", "")
+    # The customer number of an exported row: without an external id, it says which
+    # stored customer the row updates, so export → edit → import changes in place.
+    number: str = ""
 
 
 @dataclass
@@ -373,6 +376,7 @@ class _Validator:
             labels=[services.phone_label_guess(p.e164) for p in phones],
             document=(search_document([values["name"]]), search_document(
                 [external_id or "", *(p.e164[1:] for p in phones), *emails])),
+            number=values.get("number", "").strip().upper(),
         ), [], duplicate_at
 
     def contact(self, row: int, values: dict[str, str]) -> tuple[ContactRecord | None, list, int]:
@@ -548,10 +552,21 @@ def _write_customers(records: list[CustomerRecord], *, actor, report: ImportRepo
         .prefetch_related("phones", "emails", "addresses", "tags").in_bulk(
             field_name="external_id")
     ) if known else {}
+    numbers = [r.number for r in records if r.number and not r.fields["external_id"]]
+    by_number = _follow_merges(
+        Customer.objects.filter(number__in=numbers)
+        .prefetch_related("phones", "emails", "addresses", "tags").in_bulk(field_name="number")
+    ) if numbers else {}
     new = []
     for record in records:
-        current = existing.get(record.fields["external_id"])
+        current = existing.get(record.fields["external_id"]) or (
+            by_number.get(record.number) if not record.fields["external_id"] else None
+        )
         if current is None:
+            if record.number and not record.fields["external_id"]:
+                report.warnings.append({"row": record.row, "message": _(
+                    "No customer has the number %(number)s: the row was added as a new "
+                    "customer.") % {"number": record.number}})
             new.append(record)
         elif _customer_differs(current, record):
             fields = {k: v for k, v in record.fields.items() if k != "external_id"}
