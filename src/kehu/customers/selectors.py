@@ -115,15 +115,15 @@ def _exact_hits(query: str) -> list[SearchHit]:
     if phone and _exists("SELECT 1 FROM customers_phone WHERE e164 = %s", phone.e164):
         # The contact, if any (a customer's own phones have none), is read when needed.
         for row in Phone.objects.filter(e164=phone.e164).select_related("customer"):
-            hits.append(SearchHit(_live(row.customer), row.contact, "phone"))
+            hits.append(SearchHit(customer_live(row.customer), row.contact, "phone"))
     address = text.lower()
     if "@" in text and _exists("SELECT 1 FROM customers_email WHERE address = %s", address):
         for row in Email.objects.filter(address=address).select_related("customer", "contact"):
-            hits.append(SearchHit(_live(row.customer), row.contact, "email"))
+            hits.append(SearchHit(customer_live(row.customer), row.contact, "email"))
     number = text.upper()
     if _exists("SELECT 1 FROM customers_customer WHERE number = %s", number):
         found = Customer.objects.filter(number=number).select_related("merged_into").first()
-        hits.append(SearchHit(_live(found), None, "number"))
+        hits.append(SearchHit(customer_live(found), None, "number"))
     return hits
 
 
@@ -133,7 +133,8 @@ def _exists(sql: str, value: str) -> bool:
         return cursor.fetchone() is not None
 
 
-def _live(customer: Customer) -> Customer:
+def customer_live(customer: Customer) -> Customer:
+    """The customer a (possibly merged-away) record now lives on."""
     while customer.merged_into_id:
         customer = customer.merged_into
     return customer

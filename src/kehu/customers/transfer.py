@@ -48,6 +48,7 @@ from kehu.customers.models import (
 )
 from kehu.customers.phones import InvalidPhone, phone_parse
 from kehu.customers.search import search_document
+from kehu.customers.selectors import customer_live
 from kehu.users.models import User
 
 CHUNK = 2000
@@ -512,13 +513,7 @@ def _gc_paused():
 # ---------------------------------------------------------------- writing
 
 def _follow_merges(customers: dict) -> dict:
-    return {key: services_live(c) for key, c in customers.items()}
-
-
-def services_live(customer: Customer) -> Customer:
-    while customer.merged_into_id:
-        customer = Customer.objects.get(pk=customer.merged_into_id)
-    return customer
+    return {key: customer_live(c) for key, c in customers.items()}
 
 
 def _customer_differs(existing: Customer, record: CustomerRecord) -> bool:

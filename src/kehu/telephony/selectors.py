@@ -7,6 +7,7 @@ from django.db.models import F, Max, Q, QuerySet
 from django.utils import timezone
 
 from kehu.customers.models import Contact, Customer, Note, Phone
+from kehu.customers.selectors import customer_live
 from kehu.telephony.models import Call, CallAlert, CallState, Direction
 
 
@@ -39,10 +40,7 @@ def caller_matches(*, e164: str) -> list[CallerMatch]:
     )
     matches: dict[tuple[int, int | None], CallerMatch] = {}
     for phone in phones:
-        customer = phone.customer
-        while customer.merged_into_id:
-            customer = Customer.objects.select_related("merged_into").get(
-                pk=customer.merged_into_id)
+        customer = customer_live(phone.customer)
         matches.setdefault((customer.pk, phone.contact_id),
                            CallerMatch(customer, phone.contact, None))
     if not matches:

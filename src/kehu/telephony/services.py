@@ -30,7 +30,7 @@ from kehu.telephony.models import (
     CtiIntegration,
     Direction,
 )
-from kehu.telephony.selectors import caller_match_ids, caller_matches
+from kehu.telephony.selectors import caller_match_ids
 from kehu.users.models import User
 from kehu.users.roles import Role
 
@@ -189,12 +189,16 @@ def _derive(call: Call, events: list[CallEvent], lookups: _Lookups) -> None:
     e164 = parsed.e164 if parsed else ""
     if e164 != call.number_e164 or (e164 and not call.match_count and not call.customer_id):
         call.number_e164 = e164
-        matches = lookups.matches(e164) if e164 else []  # (customer id, contact id)
-        customers = {customer_id for customer_id, _contact_id in matches}
-        call.match_count = len(customers)
-        call.customer_id = matches[0][0] if len(customers) == 1 else None
-        call.contact_id = matches[0][1] if len(matches) == 1 else None
+        _match_apply(call, lookups.matches(e164) if e164 else [])
     call.blocked = bool(e164) and lookups.blocked(e164)
+
+
+def _match_apply(call: Call, matches: list[tuple[int, int | None]]) -> None:
+    """One customer matched: the call is theirs (and the contact's, if only one)."""
+    customers = {customer_id for customer_id, _contact_id in matches}
+    call.match_count = len(customers)
+    call.customer_id = matches[0][0] if len(customers) == 1 else None
+    call.contact_id = matches[0][1] if len(matches) == 1 else None
 
 
 def _alerts_update(call: Call, events: list[CallEvent], lookups: _Lookups) -> None:
@@ -347,11 +351,7 @@ def call_rematch(*, call: Call) -> Call:
     """Looks the number up again, e.g. after the agent created the unknown caller."""
     call = Call.objects.select_for_update().get(pk=call.pk)
     if call.number_e164 and call.customer_id is None:
-        matches = caller_matches(e164=call.number_e164)
-        customers = {m.customer.pk for m in matches}
-        call.match_count = len(customers)
-        call.customer = matches[0].customer if len(customers) == 1 else None
-        call.contact = matches[0].contact if len(matches) == 1 else None
+        _match_apply(call, caller_match_ids(e164=call.number_e164))
         call.save(update_fields=["match_count", "customer", "contact"])
     return call
 
