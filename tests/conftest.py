@@ -89,3 +89,29 @@ def require_or_skip(condition: bool, *, what: str, variable: str) -> None:
     if os.environ.get(variable) == "1":
         pytest.fail(f"{what} is required here ({variable}=1) but missing")
     pytest.skip(f"{what} is missing")
+
+
+@pytest.fixture
+def xihu(agent):
+    """An organisation with a switchboard number and a decision-maker with her own mobile."""
+    from kehu.customers import services as customer_services
+
+    org = customer_services.customer_create(
+        actor=agent,
+        kind="organisation",
+        name="杭州西湖茶业有限公司",
+        salutation="西湖茶业",
+        usual="明前龙井 250g 礼盒",
+        phones=["010 6552 9988"],
+    )
+    customer_services.contact_create(
+        actor=agent,
+        organisation=org,
+        name="王建国",
+        salutation="王总",
+        title="采购总监",
+        decision_role="decision",
+        style="eagle",
+        phones=["139 1000 2000"],
+    )
+    return org

@@ -10,7 +10,6 @@ from urllib.parse import urlencode
 import pytest
 from playwright.sync_api import expect
 
-from kehu.customers import services as customer_services
 from kehu.customers.models import Customer, Note
 from kehu.telephony import services
 from kehu.telephony.models import Call, CallState
@@ -46,28 +45,6 @@ def token(db) -> str:
     _integration, token = services.integration_create(name="PBX")
     return token
 
-
-@pytest.fixture
-def xihu(agent):
-    org = customer_services.customer_create(
-        actor=agent,
-        kind="organisation",
-        name="杭州西湖茶业有限公司",
-        salutation="西湖茶业",
-        usual="明前龙井 250g 礼盒",
-        phones=["010 6552 9988"],
-    )
-    customer_services.contact_create(
-        actor=agent,
-        organisation=org,
-        name="王建国",
-        salutation="王总",
-        title="采购总监",
-        decision_role="decision",
-        style="eagle",
-        phones=["139 1000 2000"],
-    )
-    return org
 
 
 def cti(live_server, token: str, **fields) -> tuple[int, dict]:

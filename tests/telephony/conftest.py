@@ -62,28 +62,6 @@ def zhang(agent):
     )
 
 
-@pytest.fixture
-def xihu(agent):
-    """An organisation with a switchboard number and a decision-maker with her own mobile."""
-    org = customer_services.customer_create(
-        actor=agent,
-        kind="organisation",
-        name="杭州西湖茶业有限公司",
-        salutation="西湖茶业",
-        phones=["010 6552 9988"],
-    )
-    customer_services.contact_create(
-        actor=agent,
-        organisation=org,
-        name="王建国",
-        salutation="王总",
-        title="采购总监",
-        decision_role="decision",
-        style="eagle",
-        phones=["139 1000 2000"],
-    )
-    return org
-
 
 @pytest.fixture
 def agent2(db):
