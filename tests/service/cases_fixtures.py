@@ -4,7 +4,7 @@ import pytest
 
 from kehu.customers import services as customer_services
 from kehu.service import services
-from kehu.service.models import Case, SlaPolicy, default_hours
+from kehu.service.models import Case, RootCause, SlaPolicy, default_hours
 
 # Two business hours to a first response, eight to a resolution: on the office calendar
 # (09:00–12:00, 13:30–18:00, Monday to Friday, China's holidays) that is about a day.
@@ -36,3 +36,10 @@ def customer(agent):
 def case_open(actor, customer, *, now=None, **fields) -> Case:
     values = {"kind": "complaint", "channel": "phone", "subject": "空调不制冷"} | fields
     return services.case_create(actor=actor, customer=customer, now=now, **values)
+
+
+def resolving(case: Case) -> dict:
+    """What case_transition needs to resolve the case: a complaint names its root cause."""
+    if case.kind != Case.Kind.COMPLAINT:
+        return {}
+    return {"root_cause": RootCause.objects.get(code="product")}

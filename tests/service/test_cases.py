@@ -12,7 +12,7 @@ from kehu.service import selectors, services
 from kehu.service.models import Case, CaseEvent, CaseNote, ComplaintCategory, SlaPolicy
 
 from .calendars_fixtures import SHANGHAI, at
-from .cases_fixtures import case_open
+from .cases_fixtures import case_open, resolving
 
 S = Case.Status
 
@@ -107,7 +107,12 @@ def test_the_most_specific_policy_applies_and_key_accounts_are_faster(agent, cus
 def _go(actor, case, *statuses, now=None):
     for status in statuses:
         case = services.case_transition(
-            actor=actor, case=case, to=status, expected_version=case.version, now=now
+            actor=actor,
+            case=case,
+            to=status,
+            expected_version=case.version,
+            now=now,
+            **(resolving(case) if status == S.RESOLVED else {}),
         )
     return case
 

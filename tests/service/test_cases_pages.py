@@ -12,7 +12,7 @@ from kehu.service.models import Case, CaseNote
 
 from ..conftest import logged_in
 from .calendars_fixtures import at
-from .cases_fixtures import case_open
+from .cases_fixtures import case_open, resolving
 
 S = Case.Status
 
@@ -27,7 +27,9 @@ def test_the_list_shows_open_cases_and_filters_by_status_owner_and_sla(
     mine = case_open(agent, customer, subject="我的投诉")
     theirs = case_open(supervisor, customer, subject="别人的投诉", now=at(2020, 1, 6, 9))
     done = case_open(agent, customer, subject="已解决")
-    services.case_transition(actor=agent, case=done, to=S.RESOLVED, expected_version=1)
+    services.case_transition(
+        actor=agent, case=done, to=S.RESOLVED, expected_version=1, **resolving(done)
+    )
     services.case_sla_sweep()
     client = logged_in(agent)
     url = reverse("service:cases")

@@ -7,7 +7,7 @@ from kehu.service import selectors, services, tasks
 from kehu.service.models import Case, CaseEvent
 
 from .calendars_fixtures import at
-from .cases_fixtures import case_open
+from .cases_fixtures import case_open, resolving
 
 S = Case.Status
 MONDAY_9 = at(2026, 3, 16, 9)
@@ -70,14 +70,19 @@ def test_answered_paused_and_resolved_cases_are_not_breached(agent, customer, po
     )
     resolved = case_open(agent, customer, now=MONDAY_9)
     services.case_transition(
-        actor=agent, case=resolved, to=S.RESOLVED, expected_version=1, now=at(2026, 3, 16, 9, 30)
+        actor=agent,
+        case=resolved,
+        to=S.RESOLVED,
+        expected_version=1,
+        now=at(2026, 3, 16, 9, 30),
+        **resolving(resolved),
     )
     result = sweep(at(2026, 3, 20, 12))
     assert result == {"first_response_breach": 0, "resolution_breach": 1, "warning": 1}
     assert Case.objects.get(resolution_breached_at__isnull=False) == answered
     assert (
         not CaseEvent.objects.filter(case__in=[waiting, resolved])
-        .exclude(kind__in=["created", "status"])
+        .exclude(kind__in=["created", "status", "root_cause"])
         .exists()
     )
 

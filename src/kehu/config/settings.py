@@ -134,6 +134,10 @@ USE_TZ = True
 
 # Phone numbers written without a country code are read in this region.
 KEHU_PHONE_REGION = env_str("KEHU_PHONE_REGION", "CN")
+# ISO 4217 code of goodwill and compensation amounts.
+KEHU_CURRENCY = env_str("KEHU_CURRENCY", "CNY")
+# Largest file an agent may attach to a case.
+KEHU_ATTACHMENT_MAX_MB = env_int("KEHU_ATTACHMENT_MAX_MB", 10)
 
 STATIC_URL = "static/"
 STATIC_ROOT = DATA_DIR / "static"

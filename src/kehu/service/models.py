@@ -2,13 +2,15 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.validators import MaxLengthValidator
+from django.core.validators import MaxLengthValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext, gettext_noop
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from kehu.service.calendars import holiday_regions, weekly_hours_from_json
+from kehu.users.roles import Role
 
 
 def default_time_zone() -> str:
@@ -130,6 +132,36 @@ class ComplaintCategory(models.Model):
         ordering = ["position", "name"]
         verbose_name = _("complaint category")
         verbose_name_plural = _("complaint categories")
+
+    def __str__(self) -> str:
+        return gettext(self.name)
+
+
+# The root causes the data migration seeds, here so that they are translated when shown.
+SEEDED_ROOT_CAUSE_NAMES = (
+    gettext_noop("Product defect"),
+    gettext_noop("Staff attitude"),
+    gettext_noop("Process or rule"),
+    gettext_noop("Promise not kept"),
+    gettext_noop("Miscommunication"),
+    gettext_noop("Delivery or installation"),
+    gettext_noop("Price or offer policy"),
+    gettext_noop("Customer misunderstanding"),
+    gettext_noop("Other"),
+)
+
+
+class RootCause(models.Model):
+    """Why a complaint happened, recorded when it is resolved; extended by an admin."""
+
+    code = models.SlugField(_("code"), max_length=40, unique=True)
+    name = models.CharField(_("name"), max_length=100)
+    is_active = models.BooleanField(_("in use"), default=True)
+    position = models.PositiveSmallIntegerField(_("position"), default=100)
+
+    class Meta:
+        ordering = ["position", "name"]
+        verbose_name = _("root cause")
 
     def __str__(self) -> str:
         return gettext(self.name)
@@ -284,6 +316,18 @@ class Case(models.Model):
     resolution_breached_at = models.DateTimeField(null=True, blank=True)
     warned_at = models.DateTimeField(null=True, blank=True)
 
+    # What a resolved complaint teaches (Haier: one lost air-conditioner, every division
+    # hunting its blind spots).
+    root_cause = models.ForeignKey(
+        RootCause,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="cases",
+        verbose_name=_("root cause"),
+    )
+    root_cause_note = models.CharField(_("what exactly went wrong"), max_length=500, blank=True)
+
     class Meta:
         ordering = ["-created_at", "-pk"]
         verbose_name = _("case")
@@ -314,6 +358,15 @@ class CaseEvent(models.Model):
         WARNING = "warning", _("SLA warning")
         FIRST_RESPONSE_BREACH = "first_response_breach", _("First-response target missed")
         RESOLUTION_BREACH = "resolution_breach", _("Resolution target missed")
+        REMEDY_GRANTED = "remedy_granted", _("Goodwill granted")
+        REMEDY_REQUESTED = "remedy_requested", _("Approval requested")
+        REMEDY_APPROVED = "remedy_approved", _("Approved")
+        REMEDY_REJECTED = "remedy_rejected", _("Rejected")
+        WORKSHEET = "worksheet", _("Worksheet updated")
+        HANDED_UP = "handed_up", _("Handed to the superior")
+        ROOT_CAUSE = "root_cause", _("Root cause recorded")
+        ATTACHMENT = "attachment", _("File attached")
+        IMPROVEMENT = "improvement", _("Linked to an improvement action")
 
     case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="events")
     actor = models.ForeignKey(
@@ -367,3 +420,178 @@ class CaseNote(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} {self.created_at:%Y-%m-%d %H:%M}"
+
+
+# --- Authority and approval -------------------------------------------------------------
+
+AMOUNT_DIGITS = 12
+REASON_MAX = 1000
+
+
+class AuthorityLimit(models.Model):
+    """How much goodwill or compensation a role may grant on one case without approval."""
+
+    role = models.CharField(_("role"), max_length=32, choices=Role.choices, unique=True)
+    # Blank: no limit.
+    max_amount = models.DecimalField(
+        _("limit per case"),
+        max_digits=AMOUNT_DIGITS,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(0)],
+    )
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    updated_at = models.DateTimeField(null=True)
+
+    class Meta:
+        ordering = ["role"]
+        verbose_name = _("authority limit")
+
+    def __str__(self) -> str:
+        return f"{self.get_role_display()}: {self.max_amount}"
+
+
+class Remedy(models.Model):
+    """Goodwill or compensation for a case: granted at once within the giver's authority,
+    otherwise waiting for a supervisor's decision."""
+
+    class Kind(models.TextChoices):
+        GOODWILL = "goodwill", _("Goodwill gesture")
+        COMPENSATION = "compensation", _("Compensation")
+        REFUND = "refund", _("Refund")
+        GIFT = "gift", _("Gift or voucher")
+
+    class Status(models.TextChoices):
+        GRANTED = "granted", _("Granted within authority")
+        PENDING = "pending", _("Waiting for approval")
+        APPROVED = "approved", _("Approved")
+        REJECTED = "rejected", _("Rejected")
+
+    GIVEN_STATUSES = ("granted", "approved")
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="remedies")
+    kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices)
+    amount = models.DecimalField(
+        _("amount"),
+        max_digits=AMOUNT_DIGITS,
+        decimal_places=2,
+        validators=[MinValueValidator(0)],
+    )
+    currency = models.CharField(_("currency"), max_length=3)
+    description = models.CharField(_("what is given"), max_length=500)
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    requested_at = models.DateTimeField()
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True)
+    decision_reason = models.CharField(_("reason"), max_length=REASON_MAX, blank=True)
+
+    class Meta:
+        ordering = ["requested_at", "pk"]
+        verbose_name = _("goodwill or compensation")
+        indexes = [models.Index(fields=["status", "requested_at"], name="service_remedy_status")]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.amount} {self.currency}"
+
+
+# --- The worksheet, learning, attachments -----------------------------------------------
+
+
+class ComplaintWorksheet(models.Model):
+    """The four-step analysis of one complaint; answers keyed as in service.worksheet."""
+
+    case = models.OneToOneField(
+        Case, on_delete=models.CASCADE, primary_key=True, related_name="worksheet"
+    )
+    answers = models.JSONField(default=dict, blank=True)
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    updated_at = models.DateTimeField()
+
+    class Meta:
+        verbose_name = _("complaint analysis worksheet")
+
+    def __str__(self) -> str:
+        return str(self.case)
+
+
+class ImprovementAction(models.Model):
+    """What the organisation changes so that a kind of complaint stops happening."""
+
+    class Status(models.TextChoices):
+        OPEN = "open", pgettext_lazy("improvement", "Open")
+        IN_PROGRESS = "in_progress", _("In progress")
+        DONE = "done", _("Done")
+        CANCELLED = "cancelled", _("Cancelled")
+
+    title = models.CharField(_("title"), max_length=SUBJECT_MAX)
+    description = models.TextField(
+        _("description"), max_length=TEXT_MAX, blank=True, validators=[MaxLengthValidator(TEXT_MAX)]
+    )
+    root_cause = models.ForeignKey(
+        RootCause,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="improvement_actions",
+        verbose_name=_("root cause"),
+    )
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="improvement_actions",
+        verbose_name=_("owner"),
+    )
+    due_date = models.DateField(_("due date"))
+    status = models.CharField(
+        _("status"), max_length=20, choices=Status.choices, default=Status.OPEN
+    )
+    cases = models.ManyToManyField(
+        Case, related_name="improvement_actions", blank=True, verbose_name=_("complaints")
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    created_at = models.DateTimeField()
+    updated_at = models.DateTimeField()
+    completed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["due_date", "pk"]
+        verbose_name = _("improvement action")
+
+    def __str__(self) -> str:
+        return self.title
+
+
+def attachment_path(attachment: "CaseAttachment", filename: str) -> str:
+    # The stored name is the case's and a counter's, never the uploader's file name.
+    return f"cases/{attachment.case_id}/{attachment.uploaded_at:%Y%m%d%H%M%S%f}"
+
+
+class CaseAttachment(models.Model):
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="attachments")
+    file = models.FileField(upload_to=attachment_path, max_length=200)
+    name = models.CharField(_("file name"), max_length=200)
+    size = models.PositiveBigIntegerField()
+    content_type = models.CharField(max_length=100)
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    uploaded_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["uploaded_at", "pk"]
+        verbose_name = _("attachment")
+
+    def __str__(self) -> str:
+        return self.name

@@ -1,11 +1,15 @@
 """Reading business calendars, and turning one into the WorkingTime the SLA clocks use."""
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
+from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 import holidays
-from django.db.models import F, Q, QuerySet
+from django.db.models import Count, F, Q, QuerySet, Sum
+from django.utils.translation import get_language, to_locale
+from moneyed import Money
+from moneyed.l10n import format_money
 
 from kehu.service.calendars import (
     DayKind,
@@ -14,7 +18,20 @@ from kehu.service.calendars import (
     no_public_days,
     weekly_hours_from_json,
 )
-from kehu.service.models import BusinessCalendar, CalendarDay, Case, CaseNote, SlaPolicy
+from kehu.service.models import (
+    AuthorityLimit,
+    BusinessCalendar,
+    CalendarDay,
+    Case,
+    CaseAttachment,
+    CaseNote,
+    ImprovementAction,
+    Remedy,
+    RootCause,
+    SlaPolicy,
+)
+from kehu.users.models import User
+from kehu.users.roles import Capability, Role, role_can
 
 # Customers with one of these tags are key accounts, whose SLA policies may be faster.
 KEY_ACCOUNT_TAGS = ("VIP", "大客户")
@@ -150,3 +167,131 @@ def case_history(*, case: Case) -> list:
 
 def case_notes(*, case: Case) -> list[CaseNote]:
     return list(case.notes.select_related("author"))
+
+
+# --- Authority and approval -------------------------------------------------------------
+
+
+def authority_limit(*, role: str) -> Decimal | None:
+    """The most a role may give on one case without approval; None: no limit. A role
+    nobody set a limit for gives nothing on its own."""
+    limit = AuthorityLimit.objects.filter(role=role).first()
+    return Decimal(0) if limit is None else limit.max_amount
+
+
+def authority_limits() -> list[AuthorityLimit]:
+    """One row per role, in the roles' order, unsaved where none is stored."""
+    stored = {limit.role: limit for limit in AuthorityLimit.objects.select_related("updated_by")}
+    return [stored.get(role) or AuthorityLimit(role=role, max_amount=Decimal(0)) for role in Role]
+
+
+def case_remedies_given(*, case: Case) -> Decimal:
+    given = Remedy.objects.filter(case=case, status__in=Remedy.GIVEN_STATUSES).aggregate(
+        total=Sum("amount")
+    )["total"]
+    return given or Decimal(0)
+
+
+def case_remedies(*, case: Case) -> list[Remedy]:
+    return list(case.remedies.select_related("requested_by", "decided_by"))
+
+
+def remedies_pending() -> QuerySet[Remedy]:
+    """Requests waiting for a supervisor, oldest first."""
+    return Remedy.objects.filter(status=Remedy.Status.PENDING).select_related(
+        "case", "case__customer", "requested_by"
+    )
+
+
+def money_display(remedy: Remedy) -> str:
+    """The amount as people of the current language write money: ¥1,200.00 / CN¥1,200.00."""
+    return format_money(
+        Money(remedy.amount, remedy.currency), locale=to_locale(get_language() or "zh-hans")
+    )
+
+
+def supervisors() -> QuerySet[User]:
+    """Whom a case can be handed up to."""
+    roles = [role for role in Role if role_can(role, Capability.REMEDY_APPROVE)]
+    return User.objects.filter(is_active=True, role__in=roles).order_by("username")
+
+
+# --- Root causes and improvement actions ------------------------------------------------
+
+
+def root_causes_active() -> QuerySet[RootCause]:
+    return RootCause.objects.filter(is_active=True)
+
+
+@dataclass(frozen=True)
+class RootCauseRank:
+    root_cause: RootCause
+    complaints: int
+    customers: int
+    key_accounts: int
+    given: Decimal
+    open_actions: int
+
+
+def root_cause_ranking(*, start: datetime, end: datetime) -> list[RootCauseRank]:
+    """Root causes of complaints opened in [start, end), most complaints first: how many,
+    how many customers and key accounts they touched, and what goodwill they cost."""
+    complaints = Case.objects.filter(
+        kind=Case.Kind.COMPLAINT, root_cause__isnull=False, created_at__gte=start, created_at__lt=end
+    )
+    counted = {
+        row["root_cause"]: row
+        for row in complaints.values("root_cause").annotate(
+            complaints=Count("pk"), customers=Count("customer", distinct=True)
+        )
+    }
+    key_accounts = dict(
+        complaints.filter(customer__tags__name__in=KEY_ACCOUNT_TAGS)
+        .values("root_cause")
+        .annotate(n=Count("customer", distinct=True))
+        .values_list("root_cause", "n")
+    )
+    given = dict(
+        Remedy.objects.filter(case__in=complaints, status__in=Remedy.GIVEN_STATUSES)
+        .values("case__root_cause")
+        .annotate(total=Sum("amount"))
+        .values_list("case__root_cause", "total")
+    )
+    open_actions = dict(
+        ImprovementAction.objects.filter(
+            status__in=(ImprovementAction.Status.OPEN, ImprovementAction.Status.IN_PROGRESS),
+            root_cause__in=counted,
+        )
+        .values("root_cause")
+        .annotate(n=Count("pk"))
+        .values_list("root_cause", "n")
+    )
+    causes = RootCause.objects.in_bulk(counted)
+    ranks = [
+        RootCauseRank(
+            root_cause=causes[pk],
+            complaints=row["complaints"],
+            customers=row["customers"],
+            key_accounts=key_accounts.get(pk, 0),
+            given=given.get(pk) or Decimal(0),
+            open_actions=open_actions.get(pk, 0),
+        )
+        for pk, row in counted.items()
+    ]
+    return sorted(ranks, key=lambda r: (-r.complaints, -r.given, r.root_cause.position))
+
+
+def improvement_actions(*, status: str = "") -> QuerySet[ImprovementAction]:
+    """Actions soonest due first; status "active" means open or in progress."""
+    actions = ImprovementAction.objects.select_related("owner", "root_cause").annotate(
+        complaints=Count("cases")
+    )
+    if status == "active":
+        return actions.filter(
+            status__in=(ImprovementAction.Status.OPEN, ImprovementAction.Status.IN_PROGRESS)
+        )
+    return actions.filter(status=status) if status else actions
+
+
+def case_attachments(*, case: Case) -> list[CaseAttachment]:
+    return list(case.attachments.select_related("uploaded_by"))

@@ -1,29 +1,39 @@
 """Changing business calendars and service cases: lifecycle, notes, SLA clocks, the sweep."""
 
+import mimetypes
 from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.files.uploadedfile import UploadedFile
 from django.core.mail import send_mail
 from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from kehu.service import selectors
+from kehu.service import selectors, worksheet
 from kehu.service.calendars import WorkingTime
 from kehu.service.models import (
+    AuthorityLimit,
     BusinessCalendar,
     CalendarDay,
     Case,
+    CaseAttachment,
     CaseEvent,
     CaseNote,
     ComplaintCategory,
+    ComplaintWorksheet,
+    ImprovementAction,
+    Remedy,
+    RootCause,
     SlaPolicy,
 )
 from kehu.users.models import User
-from kehu.users.roles import Capability
+from kehu.users.roles import Capability, Role
 
 
 def _calendar_save(calendar: BusinessCalendar) -> BusinessCalendar:
@@ -310,12 +320,30 @@ def case_create(
 
 @transaction.atomic
 def case_transition(
-    *, actor: User, case: Case, to: str, expected_version: int, now: datetime | None = None
+    *,
+    actor: User,
+    case: Case,
+    to: str,
+    expected_version: int,
+    root_cause: RootCause | None = None,
+    root_cause_note: str = "",
+    now: datetime | None = None,
 ) -> Case:
-    """Moves a case along its lifecycle; waiting on the customer stops the SLA clock."""
+    """Moves a case along its lifecycle; waiting on the customer stops the SLA clock.
+
+    A complaint is resolved only with its root cause recorded (given here or before)."""
     now = _now(now)
     case = _case_for_write(case=case, expected_version=expected_version, actor=actor)
     source = case.status
+    if root_cause is not None:
+        _root_cause_record(
+            case, actor=actor, root_cause=root_cause, note=root_cause_note, now=now
+        )
+    if to == S.RESOLVED and case.kind == Case.Kind.COMPLAINT and case.root_cause_id is None:
+        raise ValidationError(
+            {"root_cause": _("Record the root cause of the complaint before resolving it.")},
+            code="root_cause",
+        )
     if to not in TRANSITIONS.get(source, ()):
         raise ValidationError(
             _("A case cannot go from %(from)s to %(to)s.")
@@ -557,3 +585,369 @@ def complaint_category_update(
     category.full_clean()
     category.save()
     return category
+
+
+# --- Root causes and improvement actions ------------------------------------------------
+
+
+def _root_cause_record(
+    case: Case, *, actor: User, root_cause: RootCause, note: str, now: datetime
+) -> None:
+    if case.kind != Case.Kind.COMPLAINT:
+        raise ValidationError({"root_cause": _("Only complaints have a root cause.")})
+    if not root_cause.is_active:
+        raise ValidationError({"root_cause": _("This root cause is no longer in use.")})
+    before = str(case.root_cause) if case.root_cause_id else ""
+    case.root_cause = root_cause
+    case.root_cause_note = _clean_text(note, field="root_cause_note")
+    _event(
+        case, actor=actor, at=now, kind=CaseEvent.Kind.ROOT_CAUSE,
+        from_value=before, to_value=str(root_cause),
+    )
+
+
+@transaction.atomic
+def case_root_cause_set(
+    *,
+    actor: User,
+    case: Case,
+    root_cause: RootCause,
+    note: str = "",
+    expected_version: int,
+    now: datetime | None = None,
+) -> Case:
+    """Records (or corrects) why a complaint happened, also after it was resolved."""
+    now = _now(now)
+    case = _case_for_write(case=case, expected_version=expected_version, actor=actor)
+    _root_cause_record(case, actor=actor, root_cause=root_cause, note=note, now=now)
+    return _case_save(case, now=now)
+
+
+@transaction.atomic
+def root_cause_create(*, code: str, name: str) -> RootCause:
+    last = RootCause.objects.order_by("-position").values_list("position", flat=True)
+    cause = RootCause(code=code.strip(), name=name.strip(), position=(last.first() or 0) + 10)
+    cause.full_clean()
+    cause.save()
+    return cause
+
+
+@transaction.atomic
+def root_cause_update(*, root_cause: RootCause, name: str, is_active: bool) -> RootCause:
+    """Renames or retires a root cause; a retired one stays on its cases but is not offered."""
+    root_cause.name, root_cause.is_active = name.strip(), is_active
+    root_cause.full_clean()
+    root_cause.save()
+    return root_cause
+
+
+def _improvement_check(action: ImprovementAction, *, actor: User) -> None:
+    _check_can_edit(actor)
+    errors: dict[str, str] = {}
+    if not action.owner.can(Capability.CASE_EDIT):
+        errors["owner"] = _("This user may not work on cases.")
+    if action.root_cause_id and not action.root_cause.is_active and action._state.adding:
+        errors["root_cause"] = _("This root cause is no longer in use.")
+    if errors:
+        raise ValidationError(errors)
+    action.title = _clean_text(action.title, field="title", required=True)
+    action.description = _clean_text(action.description, field="description")
+    action.full_clean(exclude=["owner", "root_cause", "created_by"])
+
+
+@transaction.atomic
+def improvement_action_create(
+    *,
+    actor: User,
+    title: str,
+    owner: User,
+    due_date: date,
+    description: str = "",
+    root_cause: RootCause | None = None,
+    cases: list[Case] = (),
+    now: datetime | None = None,
+) -> ImprovementAction:
+    now = _now(now)
+    if due_date < timezone.localdate(now):
+        raise ValidationError({"due_date": _("The due date is in the past.")})
+    action = ImprovementAction(
+        title=title,
+        description=description,
+        owner=owner,
+        due_date=due_date,
+        root_cause=root_cause,
+        created_by=actor,
+        created_at=now,
+        updated_at=now,
+    )
+    _improvement_check(action, actor=actor)
+    action.save()
+    for case in cases:
+        _improvement_link(action, case=case, actor=actor, now=now)
+    return action
+
+
+@transaction.atomic
+def improvement_action_update(
+    *,
+    actor: User,
+    action: ImprovementAction,
+    title: str,
+    description: str,
+    owner: User,
+    due_date: date,
+    status: str,
+    root_cause: RootCause | None,
+    now: datetime | None = None,
+) -> ImprovementAction:
+    now = _now(now)
+    action = ImprovementAction.objects.select_for_update().get(pk=action.pk)
+    if status not in ImprovementAction.Status.values:
+        raise ValidationError({"status": _("Choose a status.")})
+    if due_date != action.due_date and due_date < timezone.localdate(now):
+        raise ValidationError({"due_date": _("The due date is in the past.")})
+    done = (ImprovementAction.Status.DONE, ImprovementAction.Status.CANCELLED)
+    if status in done and action.status not in done:
+        action.completed_at = now
+    elif status not in done:
+        action.completed_at = None
+    action.title, action.description, action.owner = title, description, owner
+    action.due_date, action.status, action.root_cause = due_date, status, root_cause
+    action.updated_at = now
+    _improvement_check(action, actor=actor)
+    action.save()
+    return action
+
+
+def _improvement_link(
+    action: ImprovementAction, *, case: Case, actor: User, now: datetime
+) -> None:
+    if case.kind != Case.Kind.COMPLAINT:
+        raise ValidationError(_("Only complaints are linked to improvement actions."))
+    if action.cases.filter(pk=case.pk).exists():
+        return
+    action.cases.add(case)
+    _event(case, actor=actor, at=now, kind=CaseEvent.Kind.IMPROVEMENT, to_value=action.title)
+
+
+@transaction.atomic
+def improvement_action_link(
+    *, actor: User, action: ImprovementAction, case: Case, now: datetime | None = None
+) -> None:
+    """Adds a complaint to what an action answers; linking twice changes nothing."""
+    _check_can_edit(actor)
+    _improvement_link(action, case=case, actor=actor, now=_now(now))
+
+
+# --- Authority and approval -------------------------------------------------------------
+
+
+@transaction.atomic
+def authority_limit_set(
+    *, actor: User, role: str, max_amount: Decimal | None, now: datetime | None = None
+) -> AuthorityLimit:
+    if not actor.can(Capability.AUTHORITY_MANAGE):
+        raise ValidationError(_("Only an administrator sets authority limits."), code="forbidden")
+    if role not in Role.values:
+        raise ValidationError({"role": _("Choose a role.")})
+    limit, _created = AuthorityLimit.objects.select_for_update().get_or_create(role=role)
+    limit.max_amount, limit.updated_by, limit.updated_at = max_amount, actor, _now(now)
+    limit.full_clean()
+    limit.save()
+    return limit
+
+
+def _within_authority(user: User, *, case: Case, amount: Decimal) -> bool:
+    """Whether the user may give this much more on the case: the limit is per case, so
+    that splitting one compensation into small ones needs the same approval."""
+    limit = selectors.authority_limit(role=user.role)
+    if limit is None:
+        return True
+    return selectors.case_remedies_given(case=case) + amount <= limit
+
+
+@transaction.atomic
+def remedy_request(
+    *,
+    actor: User,
+    case: Case,
+    kind: str,
+    amount: Decimal,
+    description: str,
+    now: datetime | None = None,
+) -> Remedy:
+    """Goodwill or compensation: granted at once within the actor's authority, otherwise
+    put to a supervisor."""
+    _check_can_edit(actor)
+    now = _now(now)
+    # Locked, so that two grants at once cannot both fit under the same limit.
+    case = Case.objects.select_for_update(of=("self",)).get(pk=case.pk)
+    if not case.is_open:
+        raise ValidationError(
+            _("Goodwill is given on open cases only; reopen the case first."), code="closed"
+        )
+    errors: dict[str, str] = {}
+    if kind not in Remedy.Kind.values:
+        errors["kind"] = _("Choose what is given.")
+    if amount is None or amount <= 0:
+        errors["amount"] = _("The amount must be more than zero.")
+    if errors:
+        raise ValidationError(errors)
+    within = _within_authority(actor, case=case, amount=amount)
+    remedy = Remedy(
+        case=case,
+        kind=kind,
+        amount=amount,
+        currency=settings.KEHU_CURRENCY,
+        description=_clean_text(description, field="description", required=True),
+        status=Remedy.Status.GRANTED if within else Remedy.Status.PENDING,
+        requested_by=actor,
+        requested_at=now,
+    )
+    remedy.full_clean(exclude=["case", "requested_by"])
+    if within:
+        remedy.decided_by, remedy.decided_at = actor, now
+    remedy.save()
+    _event(
+        case,
+        actor=actor,
+        at=now,
+        kind=CaseEvent.Kind.REMEDY_GRANTED if within else CaseEvent.Kind.REMEDY_REQUESTED,
+        to_value=f"{remedy.get_kind_display()} {selectors.money_display(remedy)}",
+    )
+    return remedy
+
+
+@transaction.atomic
+def remedy_decide(
+    *,
+    actor: User,
+    remedy: Remedy,
+    approve: bool,
+    reason: str,
+    now: datetime | None = None,
+) -> Remedy:
+    """A supervisor's decision on a request above the requester's authority, with a reason."""
+    if not actor.can(Capability.REMEDY_APPROVE):
+        raise ValidationError(
+            _("Only a supervisor or an administrator approves goodwill."), code="forbidden"
+        )
+    now = _now(now)
+    case = Case.objects.select_for_update(of=("self",)).get(pk=remedy.case_id)
+    remedy = Remedy.objects.select_for_update().get(pk=remedy.pk)
+    if remedy.status != Remedy.Status.PENDING:
+        raise ValidationError(
+            _("This request was already decided: %(status)s.")
+            % {"status": remedy.get_status_display()},
+            code="decided",
+        )
+    if remedy.requested_by_id == actor.pk:
+        raise ValidationError(
+            _("Someone else must decide on your own request."), code="own_request"
+        )
+    if approve and not _within_authority(actor, case=case, amount=remedy.amount):
+        raise ValidationError(
+            _("This is above your own limit; an administrator must decide."), code="limit"
+        )
+    remedy.decision_reason = _clean_text(reason, field="decision_reason", required=True)
+    remedy.full_clean(exclude=["case", "requested_by", "decided_by"])
+    remedy.status = Remedy.Status.APPROVED if approve else Remedy.Status.REJECTED
+    remedy.decided_by, remedy.decided_at = actor, now
+    remedy.save()
+    _event(
+        case,
+        actor=actor,
+        at=now,
+        kind=CaseEvent.Kind.REMEDY_APPROVED if approve else CaseEvent.Kind.REMEDY_REJECTED,
+        from_value=f"{remedy.get_kind_display()} {selectors.money_display(remedy)}",
+        to_value=remedy.decision_reason,
+    )
+    return remedy
+
+
+# --- The worksheet and handing a case up ------------------------------------------------
+
+
+def _hand_up(case: Case, *, actor: User, superior: User, now: datetime) -> None:
+    if not superior.can(Capability.REMEDY_APPROVE) or superior.pk == actor.pk:
+        raise ValidationError({"superior": _("Choose a supervisor other than yourself.")})
+    before = str(case.owner or "")
+    case.owner = superior
+    _event(
+        case, actor=actor, at=now, kind=CaseEvent.Kind.HANDED_UP,
+        from_value=before, to_value=str(superior),
+    )
+
+
+@transaction.atomic
+def worksheet_save(
+    *,
+    actor: User,
+    case: Case,
+    answers: dict,
+    expected_version: int,
+    superior: User | None = None,
+    now: datetime | None = None,
+) -> ComplaintWorksheet:
+    """Saves the four steps of the analysis; deciding to hand the case to the superior
+    makes that supervisor its owner."""
+    now = _now(now)
+    case = _case_for_write(case=case, expected_version=expected_version, actor=actor)
+    if case.kind != Case.Kind.COMPLAINT:
+        raise ValidationError(_("Only complaints have an analysis worksheet."))
+    if case.status == S.CLOSED:
+        raise ValidationError(_("This case is closed; reopen it to add to it."), code="closed")
+    answers = worksheet.answers_clean(answers)
+    handing_up = answers.get("position") == worksheet.HAND_TO_SUPERIOR
+    if handing_up and superior is None:
+        raise ValidationError({"superior": _("Choose the supervisor to hand the case to.")})
+    sheet, _created = ComplaintWorksheet.objects.get_or_create(
+        case=case, defaults={"updated_at": now}
+    )
+    sheet.answers, sheet.updated_by, sheet.updated_at = answers, actor, now
+    sheet.save()
+    _event(case, actor=actor, at=now, kind=CaseEvent.Kind.WORKSHEET)
+    if handing_up and case.owner_id != superior.pk:
+        _hand_up(case, actor=actor, superior=superior, now=now)
+    _case_save(case, now=now)
+    return sheet
+
+
+# --- Attachments ------------------------------------------------------------------------
+
+
+@transaction.atomic
+def attachment_add(
+    *, actor: User, case: Case, upload: UploadedFile, now: datetime | None = None
+) -> CaseAttachment:
+    """Keeps a file with the case (photos of a fault, a letter); refused above the limit."""
+    _check_can_edit(actor)
+    now = _now(now)
+    case = Case.objects.select_for_update(of=("self",)).get(pk=case.pk)
+    if case.status == S.CLOSED:
+        raise ValidationError(_("This case is closed; reopen it to add to it."), code="closed")
+    limit = settings.KEHU_ATTACHMENT_MAX_MB * 1024 * 1024
+    if upload.size > limit:
+        raise ValidationError(
+            {"file": _("The file is larger than %(mb)d MB.") % {"mb": settings.KEHU_ATTACHMENT_MAX_MB}}
+        )
+    if upload.size == 0:
+        raise ValidationError({"file": _("The file is empty.")})
+    name = Path(upload.name or "").name.strip()[:200] or "file"
+    attachment = CaseAttachment(
+        case=case,
+        name=name,
+        size=upload.size,
+        content_type=mimetypes.guess_type(name)[0] or "application/octet-stream",
+        uploaded_by=actor,
+        uploaded_at=now,
+    )
+    attachment.file.save(name, upload, save=False)
+    # The file is written before the row; if the row is not, it must not stay behind.
+    try:
+        attachment.save()
+        _event(case, actor=actor, at=now, kind=CaseEvent.Kind.ATTACHMENT, to_value=name)
+    except Exception:
+        attachment.file.delete(save=False)
+        raise
+    return attachment

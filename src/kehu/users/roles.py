@@ -25,6 +25,8 @@ class Capability(models.TextChoices):
     SERVICE_CONFIGURE = "service.configure", _("Configure business calendars and service levels")
     CASE_VIEW = "case.view", _("See service cases")
     CASE_EDIT = "case.edit", _("Open and work on service cases")
+    REMEDY_APPROVE = "remedy.approve", _("Approve goodwill and compensation above a limit")
+    AUTHORITY_MANAGE = "authority.manage", _("Set the goodwill and compensation limits")
 
 
 _ALL = frozenset(Role)
@@ -47,6 +49,8 @@ CAPABILITY_ROLES: dict[Capability, frozenset[Role]] = {
     Capability.CASE_EDIT: frozenset(
         {Role.AGENT, Role.KEY_ACCOUNT_MANAGER, Role.SUPERVISOR, Role.ADMIN}
     ),
+    Capability.REMEDY_APPROVE: frozenset({Role.SUPERVISOR, Role.ADMIN}),
+    Capability.AUTHORITY_MANAGE: frozenset({Role.ADMIN}),
 }
 
 
