@@ -18,7 +18,6 @@ router = Router(tags=["cases"])
 PAGE_SIZE = 25
 
 
-
 class CaseOut(Schema):
     id: int
     reference: str

@@ -1,4 +1,5 @@
 import functools
+from decimal import Decimal
 from zoneinfo import available_timezones
 
 from django import forms
@@ -13,7 +14,10 @@ from kehu.service.calendars import (
     day_hours_to_json,
     holiday_regions,
 )
+from kehu.service import worksheet
 from kehu.service.models import (
+    AMOUNT_DIGITS,
+    REASON_MAX,
     SUBJECT_MAX,
     TEXT_MAX,
     BusinessCalendar,
@@ -21,6 +25,9 @@ from kehu.service.models import (
     Case,
     CaseNote,
     ComplaintCategory,
+    ImprovementAction,
+    Remedy,
+    RootCause,
     default_hours,
     validate_region,
     validate_time_zone,
@@ -271,8 +278,144 @@ class SlaPolicyForm(forms.Form):
     )
 
 
-class ComplaintCategoryForm(forms.Form):
+# --- Complaint recovery: goodwill, worksheet, root causes, improvement actions ----------
+
+
+class RemedyForm(forms.Form):
+    kind = forms.ChoiceField(label=_("What"), choices=Remedy.Kind.choices)
+    amount = forms.DecimalField(
+        label=_("Amount"),
+        max_digits=AMOUNT_DIGITS,
+        decimal_places=2,
+        min_value=Decimal("0.01"),
+        help_text=_("Within your authority it is granted at once; above it a supervisor decides."),
+    )
+    description = forms.CharField(label=_("What is given, and why"), max_length=500)
+
+
+class RemedyDecisionForm(forms.Form):
+    decision = forms.ChoiceField(
+        label=_("Decision"),
+        choices=[("approve", _("Approve")), ("reject", _("Reject"))],
+        widget=forms.RadioSelect,
+    )
+    reason = forms.CharField(label=_("Reason"), max_length=REASON_MAX)
+
+
+class AuthorityLimitForm(forms.Form):
+    max_amount = forms.DecimalField(
+        label=_("Limit per case"),
+        max_digits=AMOUNT_DIGITS,
+        decimal_places=2,
+        min_value=0,
+        required=False,
+        help_text=_("Blank: no limit."),
+    )
+
+
+class RootCauseForm(forms.Form):
+    root_cause = forms.ModelChoiceField(
+        label=_("Root cause"), queryset=RootCause.objects.filter(is_active=True)
+    )
+    root_cause_note = forms.CharField(
+        label=_("What exactly went wrong"), max_length=500, required=False
+    )
+    version = forms.IntegerField(widget=forms.HiddenInput)
+
+
+class NamedItemForm(forms.Form):
+    """A code and a name: complaint categories and root causes."""
+
     code = forms.SlugField(
         label=_("Code"), max_length=40, help_text=_("Letters, digits and hyphens; used by the API.")
     )
     name = forms.CharField(label=_("Name"), max_length=100)
+
+
+class WorksheetForm(forms.Form):
+    """The four steps of service.worksheet as form fields, all optional: the analysis is
+    filled in as the case is understood."""
+
+    version = forms.IntegerField(widget=forms.HiddenInput)
+    superior = forms.ModelChoiceField(
+        label=_("Hand to"), queryset=None, required=False, empty_label=_("Choose a supervisor")
+    )
+
+    def __init__(self, *args, **kwargs):
+        from kehu.service.selectors import supervisors
+
+        super().__init__(*args, **kwargs)
+        self.fields["superior"].queryset = supervisors()
+        for step in worksheet.STEPS:
+            for question in step.questions:
+                self.fields[question.key] = _question_field(question)
+                if question.note is not None:
+                    self.fields[f"{question.key}_note"] = forms.CharField(
+                        label=question.note,
+                        max_length=worksheet.ANSWER_TEXT_MAX,
+                        required=False,
+                    )
+
+    def steps(self):
+        """Each step with its bound fields, in order, for the template."""
+        return [
+            (
+                step,
+                [
+                    (self[q.key], self[f"{q.key}_note"] if q.note is not None else None)
+                    for q in step.questions
+                ],
+            )
+            for step in worksheet.STEPS
+        ]
+
+    def answers(self) -> dict:
+        return {
+            key: value
+            for key, value in self.cleaned_data.items()
+            if key not in ("version", "superior") and value not in ("", [], None)
+        }
+
+
+def _question_field(question: worksheet.Question) -> forms.Field:
+    if not question.choices:
+        return forms.CharField(
+            label=question.label,
+            max_length=worksheet.ANSWER_TEXT_MAX,
+            required=False,
+            widget=forms.Textarea(attrs={"rows": 2}),
+        )
+    if question.multiple:
+        return forms.MultipleChoiceField(
+            label=question.label,
+            choices=question.choices,
+            required=False,
+            widget=forms.CheckboxSelectMultiple,
+        )
+    return forms.ChoiceField(
+        label=question.label, choices=question.choices, required=False, widget=forms.RadioSelect
+    )
+
+
+class AttachmentForm(forms.Form):
+    file = forms.FileField(label=_("File"))
+
+
+class ImprovementActionForm(forms.Form):
+    title = forms.CharField(label=_("Title"), max_length=SUBJECT_MAX)
+    description = forms.CharField(
+        label=_("Description"), max_length=TEXT_MAX, required=False, widget=forms.Textarea
+    )
+    root_cause = forms.ModelChoiceField(
+        label=_("Root cause"), queryset=RootCause.objects.filter(is_active=True), required=False
+    )
+    owner = forms.ModelChoiceField(label=_("Owner"), queryset=None)
+    due_date = forms.DateField(label=_("Due date"), widget=forms.DateInput(attrs={"type": "date"}))
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["owner"].queryset = case_workers()
+
+
+class ImprovementActionEditForm(ImprovementActionForm):
+    status = forms.ChoiceField(label=_("Status"), choices=ImprovementAction.Status.choices)

@@ -6,6 +6,7 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 import holidays
+from django.conf import settings
 from django.db.models import Count, F, Q, QuerySet, Sum
 from django.utils.translation import get_language, to_locale
 from moneyed import Money
@@ -203,10 +204,11 @@ def remedies_pending() -> QuerySet[Remedy]:
     )
 
 
-def money_display(remedy: Remedy) -> str:
+def money_display(amount: Decimal, currency: str = "") -> str:
     """The amount as people of the current language write money: ¥1,200.00 / CN¥1,200.00."""
     return format_money(
-        Money(remedy.amount, remedy.currency), locale=to_locale(get_language() or "zh-hans")
+        Money(amount, currency or settings.KEHU_CURRENCY),
+        locale=to_locale(get_language() or settings.LANGUAGE_CODE),
     )
 
 
@@ -237,7 +239,10 @@ def root_cause_ranking(*, start: datetime, end: datetime) -> list[RootCauseRank]
     """Root causes of complaints opened in [start, end), most complaints first: how many,
     how many customers and key accounts they touched, and what goodwill they cost."""
     complaints = Case.objects.filter(
-        kind=Case.Kind.COMPLAINT, root_cause__isnull=False, created_at__gte=start, created_at__lt=end
+        kind=Case.Kind.COMPLAINT,
+        root_cause__isnull=False,
+        created_at__gte=start,
+        created_at__lt=end,
     )
     counted = {
         row["root_cause"]: row

@@ -229,9 +229,7 @@ def _check_can_edit(actor: User) -> None:
 def _case_for_write(*, case: Case, expected_version: int, actor: User) -> Case:
     """The case locked for writing, refused when someone saved it since it was read."""
     _check_can_edit(actor)
-    locked = (
-        Case.objects.select_for_update(of=("self",)).select_related("calendar").get(pk=case.pk)
-    )
+    locked = Case.objects.select_for_update(of=("self",)).select_related("calendar").get(pk=case.pk)
     if locked.version != expected_version:
         raise ValidationError(
             _("Someone else changed this case; reload it and try again."), code="stale"
@@ -336,9 +334,7 @@ def case_transition(
     case = _case_for_write(case=case, expected_version=expected_version, actor=actor)
     source = case.status
     if root_cause is not None:
-        _root_cause_record(
-            case, actor=actor, root_cause=root_cause, note=root_cause_note, now=now
-        )
+        _root_cause_record(case, actor=actor, root_cause=root_cause, note=root_cause_note, now=now)
     if to == S.RESOLVED and case.kind == Case.Kind.COMPLAINT and case.root_cause_id is None:
         raise ValidationError(
             {"root_cause": _("Record the root cause of the complaint before resolving it.")},
@@ -601,8 +597,12 @@ def _root_cause_record(
     case.root_cause = root_cause
     case.root_cause_note = _clean_text(note, field="root_cause_note")
     _event(
-        case, actor=actor, at=now, kind=CaseEvent.Kind.ROOT_CAUSE,
-        from_value=before, to_value=str(root_cause),
+        case,
+        actor=actor,
+        at=now,
+        kind=CaseEvent.Kind.ROOT_CAUSE,
+        from_value=before,
+        to_value=str(root_cause),
     )
 
 
@@ -719,9 +719,7 @@ def improvement_action_update(
     return action
 
 
-def _improvement_link(
-    action: ImprovementAction, *, case: Case, actor: User, now: datetime
-) -> None:
+def _improvement_link(action: ImprovementAction, *, case: Case, actor: User, now: datetime) -> None:
     if case.kind != Case.Kind.COMPLAINT:
         raise ValidationError(_("Only complaints are linked to improvement actions."))
     if action.cases.filter(pk=case.pk).exists():
@@ -813,7 +811,7 @@ def remedy_request(
         actor=actor,
         at=now,
         kind=CaseEvent.Kind.REMEDY_GRANTED if within else CaseEvent.Kind.REMEDY_REQUESTED,
-        to_value=f"{remedy.get_kind_display()} {selectors.money_display(remedy)}",
+        to_value=f"{remedy.get_kind_display()} {selectors.money_display(remedy.amount, remedy.currency)}",
     )
     return remedy
 
@@ -859,7 +857,7 @@ def remedy_decide(
         actor=actor,
         at=now,
         kind=CaseEvent.Kind.REMEDY_APPROVED if approve else CaseEvent.Kind.REMEDY_REJECTED,
-        from_value=f"{remedy.get_kind_display()} {selectors.money_display(remedy)}",
+        from_value=f"{remedy.get_kind_display()} {selectors.money_display(remedy.amount, remedy.currency)}",
         to_value=remedy.decision_reason,
     )
     return remedy
@@ -874,8 +872,12 @@ def _hand_up(case: Case, *, actor: User, superior: User, now: datetime) -> None:
     before = str(case.owner or "")
     case.owner = superior
     _event(
-        case, actor=actor, at=now, kind=CaseEvent.Kind.HANDED_UP,
-        from_value=before, to_value=str(superior),
+        case,
+        actor=actor,
+        at=now,
+        kind=CaseEvent.Kind.HANDED_UP,
+        from_value=before,
+        to_value=str(superior),
     )
 
 
@@ -929,7 +931,10 @@ def attachment_add(
     limit = settings.KEHU_ATTACHMENT_MAX_MB * 1024 * 1024
     if upload.size > limit:
         raise ValidationError(
-            {"file": _("The file is larger than %(mb)d MB.") % {"mb": settings.KEHU_ATTACHMENT_MAX_MB}}
+            {
+                "file": _("The file is larger than %(mb)d MB.")
+                % {"mb": settings.KEHU_ATTACHMENT_MAX_MB}
+            }
         )
     if upload.size == 0:
         raise ValidationError({"file": _("The file is empty.")})

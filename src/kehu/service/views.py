@@ -14,6 +14,7 @@ from django.views.decorators.http import require_POST
 from kehu.customers.forms import apply_service_errors
 from kehu.customers.models import Customer
 from kehu.service import selectors, services
+from kehu.service.recovery_views import case_recovery_context
 from kehu.service.calendars import DayKind, business_time_per_week, weekly_hours_from_json
 from kehu.service.forms import (
     CalendarDayForm,
@@ -21,11 +22,18 @@ from kehu.service.forms import (
     CaseAssignForm,
     CaseForm,
     CaseNoteForm,
-    ComplaintCategoryForm,
+    NamedItemForm,
     PreviewForm,
     SlaPolicyForm,
 )
-from kehu.service.models import BusinessCalendar, CalendarDay, Case, ComplaintCategory, SlaPolicy
+from kehu.service.models import (
+    BusinessCalendar,
+    CalendarDay,
+    Case,
+    ComplaintCategory,
+    RootCause,
+    SlaPolicy,
+)
 from kehu.users.permissions import require
 from kehu.users.roles import Capability
 
@@ -240,6 +248,7 @@ def case_detail(request, pk: int):
             "assign_form": CaseAssignForm(
                 initial={"version": case.version, "owner": case.owner_id, "team": case.team}
             ),
+            **case_recovery_context(request, case),
         },
     )
 
@@ -267,6 +276,10 @@ def case_transition(request, pk: int):
             case=case,
             to=request.POST.get("to", ""),
             expected_version=_int(request.POST.get("version"), 0),
+            root_cause=RootCause.objects.filter(
+                pk=_int(request.POST.get("root_cause"), 0), is_active=True
+            ).first(),
+            root_cause_note=request.POST.get("root_cause_note", ""),
         ),
     )
 
@@ -349,24 +362,44 @@ def sla_policy_edit(request, pk: int):
     return render(request, "service/policy.html", {"policy": policy, "form": form})
 
 
-@require(Capability.SERVICE_CONFIGURE)
-def complaint_category_list(request):
-    form = ComplaintCategoryForm(request.POST or None)
+def _named_items_page(request, *, create, items, title: str, added: str, edit_view: str):
+    """Complaint categories and root causes: a code and a name each, added and retired by
+    supervisors and admins."""
+    form = NamedItemForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            services.complaint_category_create(**form.cleaned_data)
+            create(**form.cleaned_data)
         except ValidationError as error:
             apply_service_errors(form, error)
         else:
-            messages.success(request, _("Category added."))
-            return redirect("service:categories")
+            messages.success(request, added)
+            return redirect(request.path)
     return render(
         request,
-        "service/categories.html",
-        {
-            "categories": ComplaintCategory.objects.all(),
-            "form": form,
-        },
+        "service/named_items.html",
+        {"items": items, "form": form, "title": title, "edit_view": edit_view},
+    )
+
+
+def _named_item_edit(request, *, update, back: str) -> HttpResponse:
+    try:
+        update(name=request.POST.get("name", ""), is_active=bool(request.POST.get("is_active")))
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        messages.success(request, _("Changes saved."))
+    return redirect(back)
+
+
+@require(Capability.SERVICE_CONFIGURE)
+def complaint_category_list(request):
+    return _named_items_page(
+        request,
+        create=services.complaint_category_create,
+        items=ComplaintCategory.objects.all(),
+        title=_("Complaint categories"),
+        added=_("Category added."),
+        edit_view="service:category",
     )
 
 
@@ -374,14 +407,31 @@ def complaint_category_list(request):
 @require_POST
 def complaint_category_edit(request, pk: int):
     category = get_object_or_404(ComplaintCategory, pk=pk)
-    try:
-        services.complaint_category_update(
-            category=category,
-            name=request.POST.get("name", ""),
-            is_active=bool(request.POST.get("is_active")),
-        )
-    except ValidationError as error:
-        messages.error(request, " ".join(error.messages))
-    else:
-        messages.success(request, _("Changes saved."))
-    return redirect("service:categories")
+    return _named_item_edit(
+        request,
+        update=lambda **fields: services.complaint_category_update(category=category, **fields),
+        back="service:categories",
+    )
+
+
+@require(Capability.SERVICE_CONFIGURE)
+def root_cause_list(request):
+    return _named_items_page(
+        request,
+        create=services.root_cause_create,
+        items=RootCause.objects.all(),
+        title=_("Root causes"),
+        added=_("Root cause added."),
+        edit_view="service:root_cause",
+    )
+
+
+@require(Capability.SERVICE_CONFIGURE)
+@require_POST
+def root_cause_edit(request, pk: int):
+    root_cause = get_object_or_404(RootCause, pk=pk)
+    return _named_item_edit(
+        request,
+        update=lambda **fields: services.root_cause_update(root_cause=root_cause, **fields),
+        back="service:root_causes",
+    )

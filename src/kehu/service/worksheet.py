@@ -70,9 +70,7 @@ STEPS: tuple[Step, ...] = (
         (
             Question(
                 "whole_story_customer",
-                gettext_lazy(
-                    "Hearing only the customer's side, do you know the whole story?"
-                ),
+                gettext_lazy("Hearing only the customer's side, do you know the whole story?"),
                 CAN,
             ),
             Question(
@@ -136,9 +134,7 @@ STEPS: tuple[Step, ...] = (
             ),
             Question(
                 "able_this_case",
-                gettext_lazy(
-                    "Reasonable or not, can we meet the demand in this particular case?"
-                ),
+                gettext_lazy("Reasonable or not, can we meet the demand in this particular case?"),
                 ABLE,
             ),
             Question(

@@ -28,7 +28,9 @@ LIMITS = {
 def seed(apps, schema_editor):
     RootCause = apps.get_model("service", "RootCause")
     for position, (code, name) in enumerate(ROOT_CAUSES):
-        RootCause.objects.get_or_create(code=code, defaults={"name": name, "position": position * 10})
+        RootCause.objects.get_or_create(
+            code=code, defaults={"name": name, "position": position * 10}
+        )
     AuthorityLimit = apps.get_model("service", "AuthorityLimit")
     for role, amount in LIMITS.items():
         AuthorityLimit.objects.get_or_create(role=role, defaults={"max_amount": amount})
