@@ -867,8 +867,6 @@ def remedy_decide(
 
 
 def _hand_up(case: Case, *, actor: User, superior: User, now: datetime) -> None:
-    if not superior.can(Capability.REMEDY_APPROVE) or superior.pk == actor.pk:
-        raise ValidationError({"superior": _("Choose a supervisor other than yourself.")})
     before = str(case.owner or "")
     case.owner = superior
     _event(
@@ -903,6 +901,8 @@ def worksheet_save(
     handing_up = answers.get("position") == worksheet.HAND_TO_SUPERIOR
     if handing_up and superior is None:
         raise ValidationError({"superior": _("Choose the supervisor to hand the case to.")})
+    if handing_up and (not superior.can(Capability.REMEDY_APPROVE) or superior.pk == actor.pk):
+        raise ValidationError({"superior": _("Choose a supervisor other than yourself.")})
     sheet, _created = ComplaintWorksheet.objects.get_or_create(
         case=case, defaults={"updated_at": now}
     )
