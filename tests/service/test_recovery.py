@@ -48,9 +48,7 @@ def test_within_the_agents_limit_goodwill_is_granted_at_once(agent, customer, po
     assert event.actor == agent and "150" in event.to_value
 
 
-def test_the_limit_is_per_case_so_splitting_a_grant_still_needs_approval(
-    agent, customer, policy
-):
+def test_the_limit_is_per_case_so_splitting_a_grant_still_needs_approval(agent, customer, policy):
     case = case_open(agent, customer)
     assert give(agent, case, "150").status == Remedy.Status.GRANTED
     assert give(agent, case, "100").status == Remedy.Status.PENDING
@@ -138,9 +136,7 @@ def test_bad_goodwill_is_refused_and_nothing_is_written(
     assert not case.events.exclude(kind="created").exists()
 
 
-def test_no_goodwill_on_a_resolved_case_and_none_from_an_analyst(
-    agent, analyst, customer, policy
-):
+def test_no_goodwill_on_a_resolved_case_and_none_from_an_analyst(agent, analyst, customer, policy):
     case = case_open(agent, customer, kind="inquiry")
     with pytest.raises(ValidationError, match="may not change"):
         give(analyst, case, "10")
@@ -345,7 +341,9 @@ def test_root_causes_are_ranked_by_complaints_customers_and_cost(
     rejected = give(agent, cases[3], "900")
     services.remedy_decide(actor=supervisor, remedy=rejected, approve=False, reason="不符合")
     ranks = selectors.root_cause_ranking(start=at(2026, 3, 1), end=at(2026, 4, 1))
-    assert [(r.root_cause.code, r.complaints, r.customers, r.key_accounts, r.given) for r in ranks] == [
+    assert [
+        (r.root_cause.code, r.complaints, r.customers, r.key_accounts, r.given) for r in ranks
+    ] == [
         ("delivery", 3, 2, 1, Decimal("100")),
         ("attitude", 1, 1, 0, Decimal("0")),
     ]

@@ -8,126 +8,366 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('service', '0003_complaint_categories'),
+        ("service", "0003_complaint_categories"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='RootCause',
+            name="RootCause",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('code', models.SlugField(max_length=40, unique=True, verbose_name='code')),
-                ('name', models.CharField(max_length=100, verbose_name='name')),
-                ('is_active', models.BooleanField(default=True, verbose_name='in use')),
-                ('position', models.PositiveSmallIntegerField(default=100, verbose_name='position')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("code", models.SlugField(max_length=40, unique=True, verbose_name="code")),
+                ("name", models.CharField(max_length=100, verbose_name="name")),
+                ("is_active", models.BooleanField(default=True, verbose_name="in use")),
+                (
+                    "position",
+                    models.PositiveSmallIntegerField(default=100, verbose_name="position"),
+                ),
             ],
             options={
-                'verbose_name': 'root cause',
-                'ordering': ['position', 'name'],
+                "verbose_name": "root cause",
+                "ordering": ["position", "name"],
             },
         ),
         migrations.AddField(
-            model_name='case',
-            name='root_cause_note',
-            field=models.CharField(blank=True, max_length=500, verbose_name='what exactly went wrong'),
+            model_name="case",
+            name="root_cause_note",
+            field=models.CharField(
+                blank=True, max_length=500, verbose_name="what exactly went wrong"
+            ),
         ),
         migrations.AlterField(
-            model_name='caseevent',
-            name='kind',
-            field=models.CharField(choices=[('created', 'Opened'), ('status', 'Status changed'), ('note', 'Internal note'), ('reply', 'Reply to customer'), ('assignment', 'Assigned'), ('warning', 'SLA warning'), ('first_response_breach', 'First-response target missed'), ('resolution_breach', 'Resolution target missed'), ('remedy_granted', 'Goodwill granted'), ('remedy_requested', 'Approval requested'), ('remedy_approved', 'Approved'), ('remedy_rejected', 'Rejected'), ('worksheet', 'Worksheet updated'), ('handed_up', 'Handed to the superior'), ('root_cause', 'Root cause recorded'), ('attachment', 'File attached'), ('improvement', 'Linked to an improvement action')], max_length=30),
+            model_name="caseevent",
+            name="kind",
+            field=models.CharField(
+                choices=[
+                    ("created", "Opened"),
+                    ("status", "Status changed"),
+                    ("note", "Internal note"),
+                    ("reply", "Reply to customer"),
+                    ("assignment", "Assigned"),
+                    ("warning", "SLA warning"),
+                    ("first_response_breach", "First-response target missed"),
+                    ("resolution_breach", "Resolution target missed"),
+                    ("remedy_granted", "Goodwill granted"),
+                    ("remedy_requested", "Approval requested"),
+                    ("remedy_approved", "Approved"),
+                    ("remedy_rejected", "Rejected"),
+                    ("worksheet", "Worksheet updated"),
+                    ("handed_up", "Handed to the superior"),
+                    ("root_cause", "Root cause recorded"),
+                    ("attachment", "File attached"),
+                    ("improvement", "Linked to an improvement action"),
+                ],
+                max_length=30,
+            ),
         ),
         migrations.CreateModel(
-            name='AuthorityLimit',
+            name="AuthorityLimit",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('role', models.CharField(choices=[('agent', 'Agent'), ('key_account_manager', 'Key-account manager'), ('supervisor', 'Supervisor'), ('analyst', 'Analyst'), ('admin', 'Administrator')], max_length=32, unique=True, verbose_name='role')),
-                ('max_amount', models.DecimalField(blank=True, decimal_places=2, max_digits=12, null=True, validators=[django.core.validators.MinValueValidator(0)], verbose_name='limit per case')),
-                ('updated_at', models.DateTimeField(null=True)),
-                ('updated_by', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "role",
+                    models.CharField(
+                        choices=[
+                            ("agent", "Agent"),
+                            ("key_account_manager", "Key-account manager"),
+                            ("supervisor", "Supervisor"),
+                            ("analyst", "Analyst"),
+                            ("admin", "Administrator"),
+                        ],
+                        max_length=32,
+                        unique=True,
+                        verbose_name="role",
+                    ),
+                ),
+                (
+                    "max_amount",
+                    models.DecimalField(
+                        blank=True,
+                        decimal_places=2,
+                        max_digits=12,
+                        null=True,
+                        validators=[django.core.validators.MinValueValidator(0)],
+                        verbose_name="limit per case",
+                    ),
+                ),
+                ("updated_at", models.DateTimeField(null=True)),
+                (
+                    "updated_by",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'authority limit',
-                'ordering': ['role'],
+                "verbose_name": "authority limit",
+                "ordering": ["role"],
             },
         ),
         migrations.CreateModel(
-            name='CaseAttachment',
+            name="CaseAttachment",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('file', models.FileField(max_length=200, upload_to=kehu.service.models.attachment_path)),
-                ('name', models.CharField(max_length=200, verbose_name='file name')),
-                ('size', models.PositiveBigIntegerField()),
-                ('content_type', models.CharField(max_length=100)),
-                ('uploaded_at', models.DateTimeField()),
-                ('case', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='attachments', to='service.case')),
-                ('uploaded_by', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "file",
+                    models.FileField(max_length=200, upload_to=kehu.service.models.attachment_path),
+                ),
+                ("name", models.CharField(max_length=200, verbose_name="file name")),
+                ("size", models.PositiveBigIntegerField()),
+                ("content_type", models.CharField(max_length=100)),
+                ("uploaded_at", models.DateTimeField()),
+                (
+                    "case",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="attachments",
+                        to="service.case",
+                    ),
+                ),
+                (
+                    "uploaded_by",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'attachment',
-                'ordering': ['uploaded_at', 'pk'],
+                "verbose_name": "attachment",
+                "ordering": ["uploaded_at", "pk"],
             },
         ),
         migrations.CreateModel(
-            name='ComplaintWorksheet',
+            name="ComplaintWorksheet",
             fields=[
-                ('case', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, primary_key=True, related_name='worksheet', serialize=False, to='service.case')),
-                ('answers', models.JSONField(blank=True, default=dict)),
-                ('updated_at', models.DateTimeField()),
-                ('updated_by', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
+                (
+                    "case",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        primary_key=True,
+                        related_name="worksheet",
+                        serialize=False,
+                        to="service.case",
+                    ),
+                ),
+                ("answers", models.JSONField(blank=True, default=dict)),
+                ("updated_at", models.DateTimeField()),
+                (
+                    "updated_by",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'complaint analysis worksheet',
+                "verbose_name": "complaint analysis worksheet",
             },
         ),
         migrations.CreateModel(
-            name='ImprovementAction',
+            name="ImprovementAction",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('title', models.CharField(max_length=200, verbose_name='title')),
-                ('description', models.TextField(blank=True, max_length=10000, validators=[django.core.validators.MaxLengthValidator(10000)], verbose_name='description')),
-                ('due_date', models.DateField(verbose_name='due date')),
-                ('status', models.CharField(choices=[('open', 'Open'), ('in_progress', 'In progress'), ('done', 'Done'), ('cancelled', 'Cancelled')], default='open', max_length=20, verbose_name='status')),
-                ('created_at', models.DateTimeField()),
-                ('updated_at', models.DateTimeField()),
-                ('completed_at', models.DateTimeField(blank=True, null=True)),
-                ('cases', models.ManyToManyField(blank=True, related_name='improvement_actions', to='service.case', verbose_name='complaints')),
-                ('created_by', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('owner', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='improvement_actions', to=settings.AUTH_USER_MODEL, verbose_name='owner')),
-                ('root_cause', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='improvement_actions', to='service.rootcause', verbose_name='root cause')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("title", models.CharField(max_length=200, verbose_name="title")),
+                (
+                    "description",
+                    models.TextField(
+                        blank=True,
+                        max_length=10000,
+                        validators=[django.core.validators.MaxLengthValidator(10000)],
+                        verbose_name="description",
+                    ),
+                ),
+                ("due_date", models.DateField(verbose_name="due date")),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("open", "Open"),
+                            ("in_progress", "In progress"),
+                            ("done", "Done"),
+                            ("cancelled", "Cancelled"),
+                        ],
+                        default="open",
+                        max_length=20,
+                        verbose_name="status",
+                    ),
+                ),
+                ("created_at", models.DateTimeField()),
+                ("updated_at", models.DateTimeField()),
+                ("completed_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "cases",
+                    models.ManyToManyField(
+                        blank=True,
+                        related_name="improvement_actions",
+                        to="service.case",
+                        verbose_name="complaints",
+                    ),
+                ),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "owner",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="improvement_actions",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="owner",
+                    ),
+                ),
+                (
+                    "root_cause",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="improvement_actions",
+                        to="service.rootcause",
+                        verbose_name="root cause",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'improvement action',
-                'ordering': ['due_date', 'pk'],
+                "verbose_name": "improvement action",
+                "ordering": ["due_date", "pk"],
             },
         ),
         migrations.AddField(
-            model_name='case',
-            name='root_cause',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='cases', to='service.rootcause', verbose_name='root cause'),
+            model_name="case",
+            name="root_cause",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="cases",
+                to="service.rootcause",
+                verbose_name="root cause",
+            ),
         ),
         migrations.CreateModel(
-            name='Remedy',
+            name="Remedy",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('goodwill', 'Goodwill gesture'), ('compensation', 'Compensation'), ('refund', 'Refund'), ('gift', 'Gift or voucher')], max_length=20, verbose_name='kind')),
-                ('amount', models.DecimalField(decimal_places=2, max_digits=12, validators=[django.core.validators.MinValueValidator(0)], verbose_name='amount')),
-                ('currency', models.CharField(max_length=3, verbose_name='currency')),
-                ('description', models.CharField(max_length=500, verbose_name='what is given')),
-                ('status', models.CharField(choices=[('granted', 'Granted within authority'), ('pending', 'Waiting for approval'), ('approved', 'Approved'), ('rejected', 'Rejected')], max_length=10, verbose_name='status')),
-                ('requested_at', models.DateTimeField()),
-                ('decided_at', models.DateTimeField(blank=True, null=True)),
-                ('decision_reason', models.CharField(blank=True, max_length=1000, verbose_name='reason')),
-                ('case', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='remedies', to='service.case')),
-                ('decided_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('requested_by', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("goodwill", "Goodwill gesture"),
+                            ("compensation", "Compensation"),
+                            ("refund", "Refund"),
+                            ("gift", "Gift or voucher"),
+                        ],
+                        max_length=20,
+                        verbose_name="kind",
+                    ),
+                ),
+                (
+                    "amount",
+                    models.DecimalField(
+                        decimal_places=2,
+                        max_digits=12,
+                        validators=[django.core.validators.MinValueValidator(0)],
+                        verbose_name="amount",
+                    ),
+                ),
+                ("currency", models.CharField(max_length=3, verbose_name="currency")),
+                ("description", models.CharField(max_length=500, verbose_name="what is given")),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("granted", "Granted within authority"),
+                            ("pending", "Waiting for approval"),
+                            ("approved", "Approved"),
+                            ("rejected", "Rejected"),
+                        ],
+                        max_length=10,
+                        verbose_name="status",
+                    ),
+                ),
+                ("requested_at", models.DateTimeField()),
+                ("decided_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "decision_reason",
+                    models.CharField(blank=True, max_length=1000, verbose_name="reason"),
+                ),
+                (
+                    "case",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="remedies",
+                        to="service.case",
+                    ),
+                ),
+                (
+                    "decided_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "requested_by",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'goodwill or compensation',
-                'ordering': ['requested_at', 'pk'],
-                'indexes': [models.Index(fields=['status', 'requested_at'], name='service_remedy_status')],
+                "verbose_name": "goodwill or compensation",
+                "ordering": ["requested_at", "pk"],
+                "indexes": [
+                    models.Index(fields=["status", "requested_at"], name="service_remedy_status")
+                ],
             },
         ),
     ]
