@@ -46,7 +46,6 @@ def token(db) -> str:
     return token
 
 
-
 def cti(live_server, token: str, **fields) -> tuple[int, dict]:
     """The telephony system's POST, form-encoded as Zammad's connectors send it."""
     users = fields.pop("user", [])

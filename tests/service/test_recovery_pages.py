@@ -45,7 +45,7 @@ def test_an_agent_gives_goodwill_from_the_case_page_and_a_supervisor_approves(
     assert "You may give up to CN¥200.00 per case" in page
     response = agent_client.post(
         reverse("service:remedy_request", args=[case.pk]),
-        {"kind": "compensation", "amount": "680", "description": "赔偿清洗费"},
+        {"remedy-kind": "compensation", "remedy-amount": "680", "remedy-description": "赔偿清洗费"},
         follow=True,
     )
     assert "sent to a supervisor" in response.content.decode()
@@ -117,7 +117,11 @@ def test_an_analyst_reads_but_changes_nothing(agent, analyst, customer, policy, 
     assert client.get(reverse("service:root_cause_ranking")).status_code == 200
     before = state()
     writes = [
-        ("service:remedy_request", [case.pk], {"kind": "gift", "amount": "1", "description": "x"}),
+        (
+            "service:remedy_request",
+            [case.pk],
+            {"remedy-kind": "gift", "remedy-amount": "1", "remedy-description": "x"},
+        ),
         ("service:worksheet", [case.pk], {"version": 1, "key_conflict": "x"}),
         ("service:case_root_cause", [case.pk], {"root_cause": 1, "version": 1}),
         ("service:attachment_upload", [case.pk], {"file": SimpleUploadedFile("a.txt", b"a")}),

@@ -13,8 +13,15 @@ from .cases_fixtures import case_open
 
 
 def policy_post(**fields):
-    return {"name": "大客户投诉", "kind": "complaint", "priority": "", "key_accounts": "on",
-            "first_response_minutes": "30", "resolution_minutes": "240", "calendar": ""} | fields
+    return {
+        "name": "大客户投诉",
+        "kind": "complaint",
+        "priority": "",
+        "key_accounts": "on",
+        "first_response_minutes": "30",
+        "resolution_minutes": "240",
+        "calendar": "",
+    } | fields
 
 
 def test_a_supervisor_creates_edits_and_deletes_a_policy(supervisor, calendar):
@@ -23,7 +30,11 @@ def test_a_supervisor_creates_edits_and_deletes_a_policy(supervisor, calendar):
     assert response.status_code == 302
     policy = SlaPolicy.objects.get()
     assert (policy.kind, policy.priority, policy.key_accounts, policy.calendar) == (
-        "complaint", "", True, None)
+        "complaint",
+        "",
+        True,
+        None,
+    )
     page = client.get(reverse("service:policies")).content.decode()
     assert "大客户投诉" in page and "Complaint" in page and "Any priority" in page
     url = reverse("service:policy", args=[policy.pk])
@@ -40,8 +51,15 @@ def test_a_bad_policy_is_refused(supervisor, db):
     response = client.post(reverse("service:policies"), policy_post(first_response_minutes="0"))
     assert response.status_code == 200 and not SlaPolicy.objects.exists()
     with pytest.raises(ValidationError, match="Choose a kind"):
-        services.sla_policy_create(name="x", kind="rant", priority="", key_accounts=False,
-                                   first_response_minutes=1, resolution_minutes=1, calendar=None)
+        services.sla_policy_create(
+            name="x",
+            kind="rant",
+            priority="",
+            key_accounts=False,
+            first_response_minutes=1,
+            resolution_minutes=1,
+            calendar=None,
+        )
 
 
 def test_deleting_a_policy_leaves_its_cases_targets(agent, customer, policy):
@@ -52,37 +70,48 @@ def test_deleting_a_policy_leaves_its_cases_targets(agent, customer, policy):
 
 
 @pytest.mark.parametrize("role", ["agent", "manager", "analyst"])
-def test_only_supervisors_and_admins_configure_policies_and_categories(
-    request, role, policy
-):
+def test_only_supervisors_and_admins_configure_policies_and_categories(request, role, policy):
     client = logged_in(request.getfixturevalue(role))
     category = ComplaintCategory.objects.get(code="other")
-    for url in (reverse("service:policies"), reverse("service:policy", args=[policy.pk]),
-                reverse("service:categories")):
+    for url in (
+        reverse("service:policies"),
+        reverse("service:policy", args=[policy.pk]),
+        reverse("service:categories"),
+    ):
         assert client.get(url).status_code == 403
         assert client.post(url, policy_post(code="x", name="x")).status_code == 403
-    assert client.post(reverse("service:category", args=[category.pk]),
-                       {"name": "x"}).status_code == 403
+    assert (
+        client.post(reverse("service:category", args=[category.pk]), {"name": "x"}).status_code
+        == 403
+    )
     assert SlaPolicy.objects.count() == 1 and ComplaintCategory.objects.count() == 5
     assert ComplaintCategory.objects.get(code="other").name == "Other"
 
 
 def test_an_admin_adds_and_retires_complaint_categories(admin_user, agent, customer, db):
     client = logged_in(admin_user)
-    assert client.post(reverse("service:categories"),
-                       {"code": "delivery", "name": "送货"}).status_code == 302
+    assert (
+        client.post(reverse("service:categories"), {"code": "delivery", "name": "送货"}).status_code
+        == 302
+    )
     delivery = ComplaintCategory.objects.get(code="delivery")
     assert delivery.position > ComplaintCategory.objects.get(code="other").position
     response = client.post(reverse("service:categories"), {"code": "delivery", "name": "重复"})
     assert response.status_code == 200 and ComplaintCategory.objects.count() == 6
-    form = logged_in(agent).get(
-        reverse("service:case_create") + f"?customer={customer.pk}").content.decode()
+    form = (
+        logged_in(agent)
+        .get(reverse("service:case_create") + f"?customer={customer.pk}")
+        .content.decode()
+    )
     assert "送货" in form
     client.post(reverse("service:category", args=[delivery.pk]), {"name": "送货上门"})
     delivery.refresh_from_db()
     assert (delivery.name, delivery.is_active) == ("送货上门", False)
-    form = logged_in(agent).get(
-        reverse("service:case_create") + f"?customer={customer.pk}").content.decode()
+    form = (
+        logged_in(agent)
+        .get(reverse("service:case_create") + f"?customer={customer.pk}")
+        .content.decode()
+    )
     assert "送货" not in form
     with pytest.raises(ValidationError, match="no longer in use"):
         case_open(agent, customer, category=delivery)

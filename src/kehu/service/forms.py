@@ -282,6 +282,8 @@ class SlaPolicyForm(forms.Form):
 
 
 class RemedyForm(forms.Form):
+    # The case page has other forms with a "kind".
+    prefix = "remedy"
     kind = forms.ChoiceField(label=_("What"), choices=Remedy.Kind.choices)
     amount = forms.DecimalField(
         label=_("Amount"),

@@ -99,7 +99,6 @@ def approvals(request):
                 (remedy, selectors.money_display(remedy.amount, remedy.currency))
                 for remedy in pending
             ],
-            "form": RemedyDecisionForm(),
         },
     )
 
@@ -371,7 +370,6 @@ def case_recovery_context(request, case: Case) -> dict:
             (remedy, selectors.money_display(remedy.amount, remedy.currency)) for remedy in remedies
         ],
         "remedy_form": RemedyForm(),
-        "decision_form": RemedyDecisionForm(),
         "authority_limit": None if limit is None else selectors.money_display(limit),
         "root_cause_form": RootCauseForm(
             initial={
