@@ -104,3 +104,30 @@ def test_the_periodic_task_calls_the_sweep(agent, customer, policy):
     case_open(agent, customer, now=at(2020, 3, 16, 9))
     tasks.case_sla_sweep.call_local()
     assert Case.objects.get().resolution_breached_at is not None
+
+
+def test_owners_hear_of_warnings_and_supervisors_of_breaches_once(
+    agent, supervisor, customer, policy, django_capture_on_commit_callbacks
+):
+    from django.core import mail
+
+    agent.email, supervisor.email = "agent@example.com", "boss@example.com"
+    agent.save()
+    supervisor.save()
+    case_open(agent, customer, now=MONDAY_9, subject="空调不制冷")
+    sweep(at(2026, 3, 16, 10, 40))
+    with django_capture_on_commit_callbacks(execute=True):
+        assert services.sla_notifications_send(now=at(2026, 3, 16, 10, 40)) == 1
+    (warning,) = mail.outbox
+    assert warning.to == ["agent@example.com"] and "SLA warning" in warning.body
+    mail.outbox.clear()
+    sweep(at(2026, 3, 16, 11, 1))
+    with django_capture_on_commit_callbacks(execute=True):
+        assert services.sla_notifications_send(now=at(2026, 3, 16, 11, 1)) == 2
+    assert sorted(m.to[0] for m in mail.outbox) == ["agent@example.com", "boss@example.com"]
+    assert all("First-response target missed" in m.body for m in mail.outbox)
+    mail.outbox.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        assert services.sla_notifications_send(now=at(2026, 3, 16, 11, 2)) == 0
+    assert mail.outbox == []
+    assert not CaseEvent.objects.filter(kind__in=CaseEvent.NOTIFIED_KINDS, notified_at=None)

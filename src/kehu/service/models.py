@@ -376,9 +376,20 @@ class CaseEvent(models.Model):
     kind = models.CharField(max_length=30, choices=Kind.choices)
     from_value = models.CharField(max_length=200, blank=True)
     to_value = models.CharField(max_length=200, blank=True)
+    # For SLA warnings and breaches: when the people concerned were told (null: not yet).
+    notified_at = models.DateTimeField(null=True, blank=True)
+
+    NOTIFIED_KINDS = ("warning", "first_response_breach", "resolution_breach")
 
     class Meta:
         ordering = ["at", "pk"]
+        indexes = [
+            models.Index(
+                fields=["kind"],
+                condition=Q(notified_at__isnull=True),
+                name="service_event_unnotified",
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} {self.at:%Y-%m-%d %H:%M}"

@@ -9,10 +9,10 @@ from zoneinfo import ZoneInfo
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
-from django.core.mail import send_mail
+from django.core.mail import send_mail, send_mass_mail
 from django.db import transaction
 from django.db.models import F, Q
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from kehu.service import selectors, worksheet
@@ -500,6 +500,52 @@ def case_sla_sweep(*, now: datetime | None = None) -> dict[str, int]:
         )
     found[CaseEvent.Kind.WARNING] = len(ids)
     return found
+
+
+# One run tells about at most this many events; the next minute's run takes the rest.
+NOTIFY_BATCH = 5000
+
+
+@transaction.atomic
+def sla_notifications_send(*, now: datetime | None = None) -> int:
+    """Tells each owner of their cases' new SLA warnings and breaches, and every supervisor
+    of each new breach: one email per person per run, sent once the run commits. Returns
+    the number of emails."""
+    now = _now(now)
+    events = list(
+        CaseEvent.objects.select_for_update(of=("self",))
+        .filter(kind__in=CaseEvent.NOTIFIED_KINDS, notified_at__isnull=True)
+        .select_related("case", "case__owner")
+        .order_by("pk")[:NOTIFY_BATCH]
+    )
+    if not events:
+        return 0
+    CaseEvent.objects.filter(pk__in=[event.pk for event in events]).update(notified_at=now)
+    bosses = [user.email for user in selectors.supervisors() if user.email]
+    told: dict[str, list[CaseEvent]] = {}
+    for event in events:
+        owner = event.case.owner
+        people = {owner.email} if owner is not None and owner.email else set()
+        if event.kind != CaseEvent.Kind.WARNING:
+            people.update(bosses)
+        for email in people:
+            told.setdefault(email, []).append(event)
+    with translation.override(settings.LANGUAGE_CODE):
+        mails = [
+            (
+                _("Service levels: %(count)d case(s) need attention") % {"count": len(listed)},
+                "\n".join(
+                    f"[{event.case.reference}] {event.case.subject} — "
+                    f"{event.get_kind_display()} — /cases/{event.case_id}/"
+                    for event in listed
+                ),
+                None,
+                [email],
+            )
+            for email, listed in told.items()
+        ]
+    transaction.on_commit(lambda: send_mass_mail(mails, fail_silently=False))
+    return len(mails)
 
 
 # --- SLA policies and complaint categories, configured by supervisors and admins -------

@@ -9,5 +9,9 @@ from kehu.service import services
 
 @db_periodic_task(crontab(minute="*"))
 def case_sla_sweep():
-    """Every minute: record SLA breaches and warnings the moment they happen."""
-    return services.case_sla_sweep(now=timezone.now())
+    """Every minute: record SLA breaches and warnings the moment they happen, and tell
+    the people concerned."""
+    now = timezone.now()
+    found = services.case_sla_sweep(now=now)
+    services.sla_notifications_send(now=now)
+    return found

@@ -1,8 +1,9 @@
-"""Root causes to start from and authority limits per role (admins change both)."""
+"""Root causes to start from and authority limits per role (admins change both); SLA
+events that happened before notifications count as told."""
 
 from decimal import Decimal
 
-from django.db import migrations
+from django.db import migrations, models
 
 ROOT_CAUSES = [
     ("product", "Product defect"),
@@ -36,6 +37,14 @@ def seed(apps, schema_editor):
         AuthorityLimit.objects.get_or_create(role=role, defaults={"max_amount": amount})
 
 
+def mark_notified(apps, schema_editor):
+    """SLA events from before notifications existed are not sent now, long after."""
+    CaseEvent = apps.get_model("service", "CaseEvent")
+    CaseEvent.objects.filter(
+        kind__in=["warning", "first_response_breach", "resolution_breach"]
+    ).update(notified_at=models.F("at"))
+
+
 def unseed(apps, schema_editor):
     apps.get_model("service", "RootCause").objects.filter(
         code__in=[code for code, _name in ROOT_CAUSES], cases=None, improvement_actions=None
@@ -45,4 +54,7 @@ def unseed(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [("service", "0004_authority_worksheet_learning")]
-    operations = [migrations.RunPython(seed, unseed)]
+    operations = [
+        migrations.RunPython(seed, unseed),
+        migrations.RunPython(mark_notified, migrations.RunPython.noop),
+    ]
