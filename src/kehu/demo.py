@@ -183,4 +183,93 @@ def demo_load(
         for _ in range(rng.randrange(0, 3)):
             services.note_add(actor=agent, customer=customer, body=rng.choice(notes),
                               kind=rng.choice(("note", "call", "visit")))
+    _demo_service(rng, list(sample[: min(customers, 60)]))
     return report
+
+
+COMPLAINTS = (
+    ("product", "空调不制冷，刚安装一周", "delivery"),
+    ("service", "客服电话等待超过二十分钟", "attitude"),
+    ("commitment", "承诺的上门时间没有兑现", "promise"),
+    ("offer", "朋友有优惠，我为什么没有", "price"),
+    ("product", "热水器漏水", "product"),
+    ("service", "安装师傅态度差", "attitude"),
+)
+REQUESTS = ("申请开具增值税发票", "预约下周上门保养", "变更集团账单地址", "加装宽带专线")
+PRAISES = ("表扬：维修师傅准时、细心", "表扬：客服耐心解释账单")
+
+
+def _demo_service(rng: random.Random, customers: list[Customer]) -> None:
+    """A business calendar, SLA policies and a few dozen cases in every state, so that the
+    case list, the SLA clocks, approvals and the root-cause ranking have something to show."""
+    from datetime import timedelta
+    from decimal import Decimal
+
+    from django.utils import timezone
+
+    from kehu.service import services as service
+    from kehu.service.models import Case, ComplaintCategory, RootCause, SlaPolicy
+
+    if not customers or Case.objects.exists():
+        return
+    agent, supervisor = User.objects.get(username="agent"), User.objects.get(username="supervisor")
+    calendar = service.calendar_create(
+        name="客服中心", time_zone=settings.TIME_ZONE,
+        hours=[[["09:00", "12:00"], ["13:30", "18:00"]]] * 5 + [[], []], region="CN",
+    )
+    if not SlaPolicy.objects.exists():
+        service.sla_policy_create(name="投诉", kind="complaint", priority="", key_accounts=False,
+                                  first_response_minutes=120, resolution_minutes=1440,
+                                  calendar=calendar)
+        service.sla_policy_create(name="大客户投诉", kind="complaint", priority="",
+                                  key_accounts=True, first_response_minutes=30,
+                                  resolution_minutes=480, calendar=calendar)
+        service.sla_policy_create(name="一般工单", kind="", priority="", key_accounts=False,
+                                  first_response_minutes=240, resolution_minutes=2400,
+                                  calendar=calendar)
+    now = timezone.now()
+    for number, customer in enumerate(customers):
+        opened = now - timedelta(days=rng.randrange(0, 20), hours=rng.randrange(0, 8))
+        choice = rng.random()
+        if choice < 0.6:
+            category, subject, cause = rng.choice(COMPLAINTS)
+            case = service.case_create(
+                actor=agent, customer=customer, kind="complaint", channel=rng.choice(
+                    ("phone", "phone", "email", "web", "letter")),
+                category=ComplaintCategory.objects.get(code=category), subject=subject,
+                priority=rng.choice(("normal", "normal", "high")), now=opened)
+        else:
+            kind, subject = (("praise", rng.choice(PRAISES)) if choice > 0.9
+                             else ("request", rng.choice(REQUESTS)))
+            case = service.case_create(actor=agent, customer=customer, kind=kind,
+                                       channel="phone", subject=subject, now=opened)
+            cause = None
+        later = min(opened + timedelta(hours=2), now)
+        if number % 3 == 0:
+            continue  # still new
+        case = service.case_transition(actor=agent, case=case, to="acknowledged",
+                                       expected_version=case.version, now=later)
+        if case.kind == "complaint" and number % 4 == 1:
+            service.worksheet_save(
+                actor=agent, case=case, expected_version=case.version, now=later,
+                answers={"motive": ["explanation"], "we_at_fault": "a_little",
+                         "summary": ["should"], "position": "proposal",
+                         "position_note": "致歉并赠送一次免费保养"})
+            case.refresh_from_db()
+            service.remedy_request(actor=agent, case=case, kind="goodwill",
+                                   amount=Decimal(rng.choice((50, 100, 150, 600))),
+                                   description="免费保养一次", now=later)
+        if number % 3 == 1:
+            continue  # in the works
+        case = service.case_transition(
+            actor=agent, case=case, to="resolved", expected_version=case.version, now=later,
+            root_cause=RootCause.objects.get(code=cause) if cause else None)
+        if number % 2 == 0:
+            service.case_transition(actor=supervisor, case=case, to="closed",
+                                    expected_version=case.version, now=later)
+    service.improvement_action_create(
+        actor=supervisor, title="安装预约改为两小时时间窗，并提前一天电话确认",
+        owner=supervisor, due_date=(now + timedelta(days=30)).date(),
+        root_cause=RootCause.objects.get(code="delivery"),
+        cases=list(Case.objects.filter(root_cause__code="delivery")[:5]), now=now)
+    service.case_sla_sweep(now=now)
