@@ -47,6 +47,7 @@ INSTALLED_APPS = [
     "kehu.customers",
     "kehu.telephony",
     "kehu.service",
+    "kehu.promises",
     "kehu.api",
 ]
 
@@ -136,6 +137,8 @@ USE_TZ = True
 KEHU_PHONE_REGION = env_str("KEHU_PHONE_REGION", "CN")
 # ISO 4217 code of goodwill and compensation amounts.
 KEHU_CURRENCY = env_str("KEHU_CURRENCY", "CNY")
+# How long before a promise falls due its owner is reminded.
+KEHU_PROMISE_REMINDER_HOURS = env_int("KEHU_PROMISE_REMINDER_HOURS", 24)
 # Largest file an agent may attach to a case.
 KEHU_ATTACHMENT_MAX_MB = env_int("KEHU_ATTACHMENT_MAX_MB", 10)
 

@@ -27,6 +27,8 @@ class Capability(models.TextChoices):
     CASE_EDIT = "case.edit", _("Open and work on service cases")
     REMEDY_APPROVE = "remedy.approve", _("Approve goodwill and compensation above a limit")
     AUTHORITY_MANAGE = "authority.manage", _("Set the goodwill and compensation limits")
+    FOLLOW_UP_WORK = "follow_up.work", _("Make promises and do follow-ups")
+    FOLLOW_UP_MANAGE = "follow_up.manage", _("Change anyone's promises and follow-ups")
 
 
 _ALL = frozenset(Role)
@@ -51,6 +53,10 @@ CAPABILITY_ROLES: dict[Capability, frozenset[Role]] = {
     ),
     Capability.REMEDY_APPROVE: frozenset({Role.SUPERVISOR, Role.ADMIN}),
     Capability.AUTHORITY_MANAGE: frozenset({Role.ADMIN}),
+    Capability.FOLLOW_UP_WORK: frozenset(
+        {Role.AGENT, Role.KEY_ACCOUNT_MANAGER, Role.SUPERVISOR, Role.ADMIN}
+    ),
+    Capability.FOLLOW_UP_MANAGE: frozenset({Role.SUPERVISOR, Role.ADMIN}),
 }
 
 
