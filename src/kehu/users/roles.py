@@ -25,6 +25,7 @@ class Capability(models.TextChoices):
     SERVICE_CONFIGURE = "service.configure", _("Configure business calendars and service levels")
     CASE_VIEW = "case.view", _("See service cases")
     CASE_EDIT = "case.edit", _("Open and work on service cases")
+    WEBHOOK_MANAGE = "webhook.manage", _("Manage outbound webhooks")
 
 
 _ALL = frozenset(Role)
@@ -47,6 +48,7 @@ CAPABILITY_ROLES: dict[Capability, frozenset[Role]] = {
     Capability.CASE_EDIT: frozenset(
         {Role.AGENT, Role.KEY_ACCOUNT_MANAGER, Role.SUPERVISOR, Role.ADMIN}
     ),
+    Capability.WEBHOOK_MANAGE: frozenset({Role.ADMIN}),
 }
 
 
