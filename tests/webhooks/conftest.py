@@ -8,6 +8,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 from huey.contrib.djhuey import HUEY
 
+from ..service.cases_fixtures import calendar, customer, policy  # noqa: F401
+
 
 @dataclass
 class Received:

@@ -13,7 +13,7 @@ from kehu.service.models import Case
 from kehu.webhooks import services
 from kehu.webhooks.models import Delivery, Endpoint
 
-from ..service.cases_fixtures import calendar, case_open, customer, policy  # noqa: F401
+from ..service.cases_fixtures import case_open
 
 ALL_EVENTS = ["case.created", "case.updated", "case.resolved"]
 T0 = datetime(2026, 3, 16, 1, 0, tzinfo=UTC)
@@ -36,7 +36,12 @@ def verify(secret: str, header: str, body: bytes) -> bool:
 
 
 def test_a_new_case_is_posted_after_commit_signed_with_the_secret(
-    admin_user, agent, customer, policy, receiver, huey_immediate,
+    admin_user,
+    agent,
+    customer,
+    policy,
+    receiver,
+    huey_immediate,
     django_capture_on_commit_callbacks,
 ):
     endpoint = endpoint_for(admin_user, receiver.url)
@@ -65,7 +70,12 @@ def test_a_new_case_is_posted_after_commit_signed_with_the_secret(
 
 
 def test_updates_and_resolution_are_sent_but_internal_notes_are_not(
-    admin_user, agent, supervisor, customer, receiver, huey_immediate,
+    admin_user,
+    agent,
+    supervisor,
+    customer,
+    receiver,
+    huey_immediate,
     django_capture_on_commit_callbacks,
 ):
     endpoint_for(admin_user, receiver.url)
@@ -169,13 +179,16 @@ def test_a_failing_receiver_is_retried_on_the_back_off_schedule_then_given_up(
     assert len(receiver.requests) == 2
     attempts = list(delivery.attempt_log.values_list("at", flat=True))
     assert attempts == [
-        T0, T0 + MINUTE, T0 + 6 * MINUTE, T0 + 36 * MINUTE, T0 + 156 * MINUTE, T0 + 876 * MINUTE
+        T0,
+        T0 + MINUTE,
+        T0 + 6 * MINUTE,
+        T0 + 36 * MINUTE,
+        T0 + 156 * MINUTE,
+        T0 + 876 * MINUTE,
     ]
 
 
-def test_retry_now_gives_a_failed_delivery_one_more_attempt(
-    admin_user, agent, customer, receiver
-):
+def test_retry_now_gives_a_failed_delivery_one_more_attempt(admin_user, agent, customer, receiver):
     endpoint_for(admin_user, receiver.url)
     receiver.status = 503
     case_open(agent, customer, now=T0)
