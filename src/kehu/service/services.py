@@ -296,7 +296,9 @@ def case_create(
         created_at=now,
         updated_at=now,
     )
-    case.full_clean(exclude=["reference", "customer", "contact", "owner", "category"])
+    case.full_clean(
+        exclude=["reference", "customer", "contact", "owner", "category", "created_by"]
+    )
     policy = selectors.sla_policy_for(
         kind=kind, priority=priority, key_account=selectors.customer_is_key_account(customer)
     )
