@@ -37,7 +37,9 @@ class WebCaseForm(forms.Form):
     )
     subject = forms.CharField(label=_("Subject"), max_length=SUBJECT_MAX)
     description = forms.CharField(
-        label=_("Tell us what happened"), max_length=DESCRIPTION_MAX, widget=forms.Textarea
+        label=_("Tell us what happened"),
+        max_length=DESCRIPTION_MAX,
+        widget=forms.Textarea(attrs={"rows": 6}),
     )
     # Hidden from people by the page's style; bots fill in every field they find.
     website = forms.CharField(
