@@ -2,6 +2,8 @@
 
 import hashlib
 import hmac
+import socketserver
+import threading
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -269,3 +271,44 @@ def test_an_endpoint_needs_an_event(admin_user, receiver):
     with pytest.raises(ValidationError, match="at least one event"):
         endpoint_for(admin_user, receiver.url, events=["case.deleted"])
     assert not Endpoint.objects.exists()
+
+
+@pytest.fixture
+def broken_receiver():
+    """A TCP server that answers a slow non-HTTP line, or nothing at all, when told."""
+    behaviour = {"mode": "garbage"}
+
+    class Handler(socketserver.BaseRequestHandler):
+        def handle(self):
+            self.request.recv(65536)
+            if behaviour["mode"] == "garbage":
+                self.request.sendall(b"this is not HTTP\r\n\r\n")
+            else:
+                stop.wait(5)  # never answers within the (shortened) timeout
+
+    stop = threading.Event()
+    server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield behaviour, f"http://127.0.0.1:{server.server_address[1]}/hooks"
+    stop.set()
+    server.shutdown()
+    server.server_close()
+
+
+def test_a_receiver_that_speaks_nonsense_or_hangs_is_a_failure_retried_later(
+    admin_user, agent, customer, broken_receiver, monkeypatch
+):
+    behaviour, url = broken_receiver
+    endpoint_for(admin_user, url)
+    case_open(agent, customer, now=T0)
+    assert services.deliveries_send_due(now=T0) == 1
+    delivery = Delivery.objects.get()
+    assert delivery.last_status_code is None and delivery.last_error
+    assert delivery.next_attempt_at == T0 + MINUTE
+    behaviour["mode"] = "hang"
+    monkeypatch.setattr(services, "TIMEOUT_SECONDS", 0.2)
+    assert services.deliveries_send_due(now=T0 + MINUTE) == 1
+    delivery.refresh_from_db()
+    assert "timed out" in delivery.last_error and delivery.attempts == 2
+    assert delivery.status == Delivery.Status.PENDING

@@ -6,6 +6,7 @@ the minute job picks up whatever is due.
 
 import hashlib
 import hmac
+import http.client
 import json
 import time
 import urllib.error
@@ -147,7 +148,7 @@ def _post(*, url: str, body: bytes, headers: dict[str, str]) -> tuple[int | None
     except urllib.error.HTTPError as error:
         error.close()
         return error.code, ""
-    except (urllib.error.URLError, OSError, ValueError) as error:
+    except (urllib.error.URLError, OSError, http.client.HTTPException, ValueError) as error:
         reason = getattr(error, "reason", error)
         return None, str(reason) or type(reason).__name__
 
