@@ -8,11 +8,19 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from kehu.service.models import Case, ComplaintWorksheet, Remedy
+from kehu.service import seeds
+from kehu.service.models import AuthorityLimit, Case, ComplaintWorksheet, Remedy, RootCause
 from tests.browser.conftest import TIMEOUT_MS, log_in
 from tests.browser.test_call_panel import cti, token  # noqa: F401  (the PBX and its token)
 
 pytestmark = pytest.mark.browser
+
+
+@pytest.fixture(autouse=True)
+def _seeded(transactional_db):
+    """The data migration's root causes and limits, which the flush after each live-server
+    test removes."""
+    seeds.seed(root_cause_model=RootCause, authority_limit_model=AuthorityLimit)
 
 
 @pytest.fixture

@@ -49,6 +49,8 @@ INSTALLED_APPS = [
     "kehu.service",
     "kehu.promises",
     "kehu.api",
+    "kehu.webhooks",
+    "kehu.webform",
 ]
 
 MIDDLEWARE = [
@@ -167,6 +169,15 @@ HUEY = {
     "immediate": env_bool("KEHU_HUEY_IMMEDIATE", False),
     "consumer": {"workers": 2, "worker_type": "thread"},
 }
+
+# Where kehu is reached, for the links in webhook payloads (sent with no request at hand).
+KEHU_BASE_URL = env_str("KEHU_BASE_URL", "")
+# The public web form: submissions per client address in a sliding window.
+KEHU_WEBFORM_LIMIT = env_int("KEHU_WEBFORM_LIMIT", 5)
+KEHU_WEBFORM_WINDOW_MINUTES = env_int("KEHU_WEBFORM_WINDOW_MINUTES", 60)
+# Reverse proxies in front of kehu that append the client's address to X-Forwarded-For;
+# 0 trusts no such header (anyone can write it).
+KEHU_PROXY_COUNT = env_int("KEHU_PROXY_COUNT", 0)
 
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SECURE = HTTPS

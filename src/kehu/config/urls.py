@@ -18,6 +18,8 @@ urlpatterns = [
     path("", include("kehu.customers.urls")),
     path("", include("kehu.telephony.urls")),
     path("", include("kehu.service.urls")),
+    path("", include("kehu.webhooks.urls")),
+    path("", include("kehu.webform.urls")),
     path("cti/<str:token>", telephony_views.cti_webhook, name="cti_webhook"),
     path("accounts/login/", user_views.login, name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),

@@ -137,20 +137,6 @@ class ComplaintCategory(models.Model):
         return gettext(self.name)
 
 
-# The root causes the data migration seeds, here so that they are translated when shown.
-SEEDED_ROOT_CAUSE_NAMES = (
-    gettext_noop("Product defect"),
-    gettext_noop("Staff attitude"),
-    gettext_noop("Process or rule"),
-    gettext_noop("Promise not kept"),
-    gettext_noop("Miscommunication"),
-    gettext_noop("Delivery or installation"),
-    gettext_noop("Price or offer policy"),
-    gettext_noop("Customer misunderstanding"),
-    gettext_noop("Other"),
-)
-
-
 class RootCause(models.Model):
     """Why a complaint happened, recorded when it is resolved; extended by an admin."""
 

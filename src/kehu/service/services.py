@@ -34,6 +34,7 @@ from kehu.service.models import (
 )
 from kehu.users.models import User
 from kehu.users.roles import Capability, Role
+from kehu.webhooks.services import case_event_record
 
 
 def _calendar_save(calendar: BusinessCalendar) -> BusinessCalendar:
@@ -255,7 +256,7 @@ def _clean_text(value: str, *, field: str, required: bool = False) -> str:
 @transaction.atomic
 def case_create(
     *,
-    actor: User,
+    actor: User | None,
     customer,
     kind: str,
     channel: str,
@@ -268,8 +269,11 @@ def case_create(
     team: str = "",
     now: datetime | None = None,
 ) -> Case:
-    """Opens a case with its SLA: the matching policy's targets on its calendar."""
-    _check_can_edit(actor)
+    """Opens a case with its SLA: the matching policy's targets on its calendar.
+
+    Without an actor the system opens it (the public web form): no one owns it yet."""
+    if actor is not None:
+        _check_can_edit(actor)
     now = _now(now)
     errors: dict[str, str] = {}
     if customer.merged_into_id:
@@ -300,7 +304,9 @@ def case_create(
         created_at=now,
         updated_at=now,
     )
-    case.full_clean(exclude=["reference", "customer", "contact", "owner", "category"])
+    case.full_clean(
+        exclude=["reference", "customer", "contact", "owner", "category", "created_by"]
+    )
     policy = selectors.sla_policy_for(
         kind=kind, priority=priority, key_account=selectors.customer_is_key_account(customer)
     )
@@ -313,6 +319,7 @@ def case_create(
     case.reference = _case_reference(when=now)
     case.save()
     _event(case, actor=actor, at=now, kind=CaseEvent.Kind.CREATED, to_value=case.status)
+    case_event_record(case=case, event="case.created", now=now)
     return case
 
 
@@ -368,6 +375,9 @@ def case_transition(
     case.status = to
     _case_save(case, now=now)
     _event(case, actor=actor, at=now, kind=CaseEvent.Kind.STATUS, from_value=source, to_value=to)
+    case_event_record(
+        case=case, event="case.resolved" if to == S.RESOLVED else "case.updated", now=now
+    )
     return case
 
 
@@ -413,6 +423,9 @@ def case_note_add(
         at=now,
         kind=CaseEvent.Kind.REPLY if kind == CaseNote.Kind.REPLY else CaseEvent.Kind.NOTE,
     )
+    if kind == CaseNote.Kind.REPLY:
+        # Internal notes stay inside kehu; a reply is news the customer's systems may track.
+        case_event_record(case=case, event="case.updated", now=now)
     if note.sent_to:
         # Plain text: whatever markup the agent typed is sent as typed, never rendered.
         send_mail(
@@ -451,6 +464,7 @@ def case_assign(
         from_value=before,
         to_value=f"{owner or ''} / {case.team}",
     )
+    case_event_record(case=case, event="case.updated", now=now)
     return case
 
 

@@ -29,6 +29,7 @@ class Capability(models.TextChoices):
     AUTHORITY_MANAGE = "authority.manage", _("Set the goodwill and compensation limits")
     FOLLOW_UP_WORK = "follow_up.work", _("Make promises and do follow-ups")
     FOLLOW_UP_MANAGE = "follow_up.manage", _("Change anyone's promises and follow-ups")
+    WEBHOOK_MANAGE = "webhook.manage", _("Manage outbound webhooks")
 
 
 _ALL = frozenset(Role)
@@ -57,6 +58,7 @@ CAPABILITY_ROLES: dict[Capability, frozenset[Role]] = {
         {Role.AGENT, Role.KEY_ACCOUNT_MANAGER, Role.SUPERVISOR, Role.ADMIN}
     ),
     Capability.FOLLOW_UP_MANAGE: frozenset({Role.SUPERVISOR, Role.ADMIN}),
+    Capability.WEBHOOK_MANAGE: frozenset({Role.ADMIN}),
 }
 
 
