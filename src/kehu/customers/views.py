@@ -17,6 +17,8 @@ from kehu.customers.forms import (
 )
 from kehu.customers.models import Contact, Customer
 from kehu.customers.phones import phone_parse_or_none
+from kehu.promises import selectors as promise_selectors
+from kehu.promises.forms import CommitmentForm
 from kehu.service import selectors as service_selectors
 from kehu.users.permissions import require
 from kehu.users.roles import Capability
@@ -96,6 +98,10 @@ def customer_card(request, pk: int):
         "note_form": NoteForm(),
         "style_guidance": STYLE_GUIDANCE,
         "open_cases": service_selectors.customer_open_cases(customer=customer),
+        "commitments": promise_selectors.customer_commitments(customer=customer),
+        "broken_commitments": promise_selectors.customer_broken_commitments(customer=customer),
+        "follow_ups": promise_selectors.customer_follow_ups(customer=customer),
+        "commitment_form": CommitmentForm(),
     })
 
 

@@ -16,6 +16,7 @@ from django.views.decorators.http import require_POST
 
 from kehu.customers.choices import STYLE_GUIDANCE, ContactOutcome, ContactReason
 from kehu.customers.models import Customer
+from kehu.promises import selectors as promise_selectors
 from kehu.service import selectors as service_selectors
 from kehu.telephony import selectors, services
 from kehu.telephony.models import (
@@ -110,6 +111,12 @@ def _panel_context(alert: CallAlert, form: CallLogForm | None = None) -> dict:
         "recent": selectors.customer_recent_contacts(customer=customer) if customer else [],
         "open_cases": (
             service_selectors.customer_open_cases(customer=customer) if customer else []
+        ),
+        "commitments": (
+            promise_selectors.customer_commitments(customer=customer) if customer else []
+        ),
+        "broken_commitments": (
+            promise_selectors.customer_broken_commitments(customer=customer) if customer else 0
         ),
         "log_form": form or CallLogForm(),
         "style_guidance": STYLE_GUIDANCE,

@@ -29,6 +29,7 @@ class Capability(models.TextChoices):
     AUTHORITY_MANAGE = "authority.manage", _("Set the goodwill and compensation limits")
     FOLLOW_UP_WORK = "follow_up.work", _("Make promises and do follow-ups")
     FOLLOW_UP_MANAGE = "follow_up.manage", _("Change anyone's promises and follow-ups")
+    SERVICE_REPORTS_VIEW = "service.reports", _("See service reports")
     WEBHOOK_MANAGE = "webhook.manage", _("Manage outbound webhooks")
 
 
@@ -58,6 +59,7 @@ CAPABILITY_ROLES: dict[Capability, frozenset[Role]] = {
         {Role.AGENT, Role.KEY_ACCOUNT_MANAGER, Role.SUPERVISOR, Role.ADMIN}
     ),
     Capability.FOLLOW_UP_MANAGE: frozenset({Role.SUPERVISOR, Role.ADMIN}),
+    Capability.SERVICE_REPORTS_VIEW: frozenset({Role.SUPERVISOR, Role.ANALYST, Role.ADMIN}),
     Capability.WEBHOOK_MANAGE: frozenset({Role.ADMIN}),
 }
 
