@@ -34,7 +34,13 @@ VISIT_CHECKLIST = (
     "Decision-makers to meet known",
 )
 # The timeline entry a done follow-up becomes.
-_NOTE_KIND = {"callback": "call", "phone": "call", "visit": "visit", "email": "email", "sms": "note"}
+_NOTE_KIND = {
+    "callback": "call",
+    "phone": "call",
+    "visit": "visit",
+    "email": "email",
+    "sms": "note",
+}
 
 
 def _now(now: datetime | None) -> datetime:
@@ -523,9 +529,7 @@ def promises_remind(*, now: datetime | None = None) -> dict[str, int]:
         )
     )
     overdue = list(
-        active.filter(overdue_flagged_at=None, due_at__lte=now).select_related(
-            "owner", "customer"
-        )
+        active.filter(overdue_flagged_at=None, due_at__lte=now).select_related("owner", "customer")
     )
     Commitment.objects.filter(pk__in=[c.pk for c in coming]).update(reminded_at=now)
     Commitment.objects.filter(pk__in=[c.pk for c in overdue]).update(

@@ -285,7 +285,11 @@ def policy_list(request):
     return render(
         request,
         "promises/policies.html",
-        {"policies": FollowUpPolicy.objects.select_related("owner"), "form": form, "editing": editing},
+        {
+            "policies": FollowUpPolicy.objects.select_related("owner"),
+            "form": form,
+            "editing": editing,
+        },
     )
 
 

@@ -7,123 +7,393 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('customers', '0005_note_outcome_note_reason_alter_note_body'),
-        ('service', '0005_seed_root_causes_and_limits'),
+        ("customers", "0005_note_outcome_note_reason_alter_note_body"),
+        ("service", "0005_seed_root_causes_and_limits"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='CalendarFeed',
+            name="CalendarFeed",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('token_hash', models.CharField(max_length=64, unique=True)),
-                ('created_at', models.DateTimeField()),
-                ('user', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='calendar_feed', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("token_hash", models.CharField(max_length=64, unique=True)),
+                ("created_at", models.DateTimeField()),
+                (
+                    "user",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="calendar_feed",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='FollowUpPolicy',
+            name="FollowUpPolicy",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=100, verbose_name='name')),
-                ('trigger', models.CharField(choices=[('key_account_every', 'Key accounts, every N days'), ('after_resolved', 'N days after a complaint is resolved'), ('missed_call', 'A missed call from a known customer'), ('lost_customer', 'A lost customer: win-back contact')], max_length=30, verbose_name='when')),
-                ('days', models.PositiveSmallIntegerField(default=0, validators=[django.core.validators.MinValueValidator(0)], verbose_name='N days')),
-                ('kind', models.CharField(choices=[('callback', 'Callback'), ('visit', 'Visit'), ('phone', 'Phone call'), ('email', 'Email'), ('sms', 'SMS')], max_length=10, verbose_name='kind of follow-up')),
-                ('purpose', models.CharField(max_length=200, verbose_name='purpose')),
-                ('is_active', models.BooleanField(default=True, verbose_name='active')),
-                ('owner', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='otherwise assigned to')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.CharField(max_length=100, verbose_name="name")),
+                (
+                    "trigger",
+                    models.CharField(
+                        choices=[
+                            ("key_account_every", "Key accounts, every N days"),
+                            ("after_resolved", "N days after a complaint is resolved"),
+                            ("missed_call", "A missed call from a known customer"),
+                            ("lost_customer", "A lost customer: win-back contact"),
+                        ],
+                        max_length=30,
+                        verbose_name="when",
+                    ),
+                ),
+                (
+                    "days",
+                    models.PositiveSmallIntegerField(
+                        default=0,
+                        validators=[django.core.validators.MinValueValidator(0)],
+                        verbose_name="N days",
+                    ),
+                ),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("callback", "Callback"),
+                            ("visit", "Visit"),
+                            ("phone", "Phone call"),
+                            ("email", "Email"),
+                            ("sms", "SMS"),
+                        ],
+                        max_length=10,
+                        verbose_name="kind of follow-up",
+                    ),
+                ),
+                ("purpose", models.CharField(max_length=200, verbose_name="purpose")),
+                ("is_active", models.BooleanField(default=True, verbose_name="active")),
+                (
+                    "owner",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="otherwise assigned to",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'follow-up policy',
-                'ordering': ['name'],
+                "verbose_name": "follow-up policy",
+                "ordering": ["name"],
             },
         ),
         migrations.CreateModel(
-            name='FollowUp',
+            name="FollowUp",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('callback', 'Callback'), ('visit', 'Visit'), ('phone', 'Phone call'), ('email', 'Email'), ('sms', 'SMS')], max_length=10, verbose_name='kind')),
-                ('due_at', models.DateTimeField(verbose_name='due')),
-                ('purpose', models.CharField(max_length=200, verbose_name='purpose')),
-                ('outcome', models.TextField(blank=True, max_length=2000, validators=[django.core.validators.MaxLengthValidator(2000)], verbose_name='outcome')),
-                ('status', models.CharField(choices=[('open', 'To do'), ('done', 'Done'), ('cancelled', 'Cancelled')], default='open', max_length=10, verbose_name='status')),
-                ('done_at', models.DateTimeField(blank=True, null=True)),
-                ('occasion', models.CharField(blank=True, max_length=60)),
-                ('version', models.PositiveIntegerField(default=1)),
-                ('created_at', models.DateTimeField()),
-                ('case', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='follow_ups', to='service.case', verbose_name='case')),
-                ('contact', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='follow_ups', to='customers.contact', verbose_name='contact')),
-                ('created_by', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('customer', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='follow_ups', to='customers.customer', verbose_name='customer')),
-                ('done_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('owner', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='follow_ups', to=settings.AUTH_USER_MODEL, verbose_name='owner')),
-                ('policy', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='follow_ups', to='promises.followuppolicy', verbose_name='made by policy')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("callback", "Callback"),
+                            ("visit", "Visit"),
+                            ("phone", "Phone call"),
+                            ("email", "Email"),
+                            ("sms", "SMS"),
+                        ],
+                        max_length=10,
+                        verbose_name="kind",
+                    ),
+                ),
+                ("due_at", models.DateTimeField(verbose_name="due")),
+                ("purpose", models.CharField(max_length=200, verbose_name="purpose")),
+                (
+                    "outcome",
+                    models.TextField(
+                        blank=True,
+                        max_length=2000,
+                        validators=[django.core.validators.MaxLengthValidator(2000)],
+                        verbose_name="outcome",
+                    ),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[("open", "To do"), ("done", "Done"), ("cancelled", "Cancelled")],
+                        default="open",
+                        max_length=10,
+                        verbose_name="status",
+                    ),
+                ),
+                ("done_at", models.DateTimeField(blank=True, null=True)),
+                ("occasion", models.CharField(blank=True, max_length=60)),
+                ("version", models.PositiveIntegerField(default=1)),
+                ("created_at", models.DateTimeField()),
+                (
+                    "case",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="follow_ups",
+                        to="service.case",
+                        verbose_name="case",
+                    ),
+                ),
+                (
+                    "contact",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="follow_ups",
+                        to="customers.contact",
+                        verbose_name="contact",
+                    ),
+                ),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "customer",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="follow_ups",
+                        to="customers.customer",
+                        verbose_name="customer",
+                    ),
+                ),
+                (
+                    "done_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "owner",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="follow_ups",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="owner",
+                    ),
+                ),
+                (
+                    "policy",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="follow_ups",
+                        to="promises.followuppolicy",
+                        verbose_name="made by policy",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'follow-up',
-                'ordering': ['due_at', 'pk'],
+                "verbose_name": "follow-up",
+                "ordering": ["due_at", "pk"],
             },
         ),
         migrations.CreateModel(
-            name='Commitment',
+            name="Commitment",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('promise', models.CharField(max_length=500, verbose_name='what was promised')),
-                ('due_at', models.DateTimeField(verbose_name='due')),
-                ('status', models.CharField(choices=[('open', 'Open'), ('kept', 'Kept'), ('broken', 'Broken'), ('renegotiated', 'Renegotiated')], default='open', max_length=20, verbose_name='status')),
-                ('evidence', models.CharField(blank=True, max_length=2000, verbose_name='how it was kept')),
-                ('reason', models.CharField(blank=True, max_length=2000, verbose_name='reason')),
-                ('closed_at', models.DateTimeField(blank=True, null=True, verbose_name='kept or broken at')),
-                ('times_moved', models.PositiveSmallIntegerField(default=0)),
-                ('reminded_at', models.DateTimeField(blank=True, null=True)),
-                ('overdue_flagged_at', models.DateTimeField(blank=True, null=True)),
-                ('version', models.PositiveIntegerField(default=1)),
-                ('created_at', models.DateTimeField()),
-                ('case', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='commitments', to='service.case', verbose_name='case')),
-                ('created_by', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('customer', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='commitments', to='customers.customer', verbose_name='customer')),
-                ('owner', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='commitments', to=settings.AUTH_USER_MODEL, verbose_name='promised by')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("promise", models.CharField(max_length=500, verbose_name="what was promised")),
+                ("due_at", models.DateTimeField(verbose_name="due")),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("open", "Open"),
+                            ("kept", "Kept"),
+                            ("broken", "Broken"),
+                            ("renegotiated", "Renegotiated"),
+                        ],
+                        default="open",
+                        max_length=20,
+                        verbose_name="status",
+                    ),
+                ),
+                (
+                    "evidence",
+                    models.CharField(blank=True, max_length=2000, verbose_name="how it was kept"),
+                ),
+                ("reason", models.CharField(blank=True, max_length=2000, verbose_name="reason")),
+                (
+                    "closed_at",
+                    models.DateTimeField(blank=True, null=True, verbose_name="kept or broken at"),
+                ),
+                ("times_moved", models.PositiveSmallIntegerField(default=0)),
+                ("reminded_at", models.DateTimeField(blank=True, null=True)),
+                ("overdue_flagged_at", models.DateTimeField(blank=True, null=True)),
+                ("version", models.PositiveIntegerField(default=1)),
+                ("created_at", models.DateTimeField()),
+                (
+                    "case",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="commitments",
+                        to="service.case",
+                        verbose_name="case",
+                    ),
+                ),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "customer",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="commitments",
+                        to="customers.customer",
+                        verbose_name="customer",
+                    ),
+                ),
+                (
+                    "owner",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="commitments",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="promised by",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'promise',
-                'ordering': ['due_at', 'pk'],
-                'indexes': [models.Index(fields=['owner', 'status', 'due_at'], name='promise_owner_due'), models.Index(fields=['customer', 'status'], name='promise_customer'), models.Index(fields=['status', 'due_at'], name='promise_status_due')],
+                "verbose_name": "promise",
+                "ordering": ["due_at", "pk"],
+                "indexes": [
+                    models.Index(fields=["owner", "status", "due_at"], name="promise_owner_due"),
+                    models.Index(fields=["customer", "status"], name="promise_customer"),
+                    models.Index(fields=["status", "due_at"], name="promise_status_due"),
+                ],
             },
         ),
         migrations.CreateModel(
-            name='Visit',
+            name="Visit",
             fields=[
-                ('follow_up', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, primary_key=True, related_name='visit', serialize=False, to='promises.followup')),
-                ('stage', models.CharField(choices=[('booked', 'Booked'), ('prepared', 'Prepared'), ('confirmed', 'Confirmed'), ('done', 'Visited')], default='booked', max_length=10, verbose_name='stage')),
-                ('place', models.CharField(blank=True, max_length=200, verbose_name='where')),
-                ('checklist', models.JSONField(blank=True, default=list, verbose_name='preparation')),
-                ('confirmed_at', models.DateTimeField(blank=True, null=True, verbose_name='confirmed by phone')),
-                ('situation', models.TextField(blank=True, max_length=2000, verbose_name='situation')),
-                ('problems', models.TextField(blank=True, max_length=2000, verbose_name='problems')),
-                ('implied_needs', models.TextField(blank=True, max_length=2000, verbose_name='implied needs')),
-                ('explicit_needs', models.TextField(blank=True, max_length=2000, verbose_name='explicit needs')),
-                ('next_step', models.CharField(blank=True, max_length=500, verbose_name='next step')),
-                ('decision_makers', models.ManyToManyField(blank=True, related_name='visits_met', to='customers.contact', verbose_name='met')),
+                (
+                    "follow_up",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        primary_key=True,
+                        related_name="visit",
+                        serialize=False,
+                        to="promises.followup",
+                    ),
+                ),
+                (
+                    "stage",
+                    models.CharField(
+                        choices=[
+                            ("booked", "Booked"),
+                            ("prepared", "Prepared"),
+                            ("confirmed", "Confirmed"),
+                            ("done", "Visited"),
+                        ],
+                        default="booked",
+                        max_length=10,
+                        verbose_name="stage",
+                    ),
+                ),
+                ("place", models.CharField(blank=True, max_length=200, verbose_name="where")),
+                (
+                    "checklist",
+                    models.JSONField(blank=True, default=list, verbose_name="preparation"),
+                ),
+                (
+                    "confirmed_at",
+                    models.DateTimeField(blank=True, null=True, verbose_name="confirmed by phone"),
+                ),
+                (
+                    "situation",
+                    models.TextField(blank=True, max_length=2000, verbose_name="situation"),
+                ),
+                (
+                    "problems",
+                    models.TextField(blank=True, max_length=2000, verbose_name="problems"),
+                ),
+                (
+                    "implied_needs",
+                    models.TextField(blank=True, max_length=2000, verbose_name="implied needs"),
+                ),
+                (
+                    "explicit_needs",
+                    models.TextField(blank=True, max_length=2000, verbose_name="explicit needs"),
+                ),
+                (
+                    "next_step",
+                    models.CharField(blank=True, max_length=500, verbose_name="next step"),
+                ),
+                (
+                    "decision_makers",
+                    models.ManyToManyField(
+                        blank=True,
+                        related_name="visits_met",
+                        to="customers.contact",
+                        verbose_name="met",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'visit',
+                "verbose_name": "visit",
             },
         ),
         migrations.AddIndex(
-            model_name='followup',
-            index=models.Index(fields=['owner', 'status', 'due_at'], name='followup_owner_due'),
+            model_name="followup",
+            index=models.Index(fields=["owner", "status", "due_at"], name="followup_owner_due"),
         ),
         migrations.AddIndex(
-            model_name='followup',
-            index=models.Index(fields=['customer', 'status'], name='followup_customer'),
+            model_name="followup",
+            index=models.Index(fields=["customer", "status"], name="followup_customer"),
         ),
         migrations.AddConstraint(
-            model_name='followup',
-            constraint=models.UniqueConstraint(condition=models.Q(('policy__isnull', False)), fields=('policy', 'customer', 'occasion'), name='followup_once_per_occasion'),
+            model_name="followup",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("policy__isnull", False)),
+                fields=("policy", "customer", "occasion"),
+                name="followup_once_per_occasion",
+            ),
         ),
     ]
