@@ -11,6 +11,7 @@ from django.core.mail import send_mass_mail
 from django.db import IntegrityError, transaction
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from kehu.customers import services as customer_services
 from kehu.customers.models import Contact, Customer
@@ -27,11 +28,12 @@ from kehu.users.roles import Capability
 
 # What a person prepares before a visit (seed 002: book by phone, prepare, confirm
 # before leaving).
+# Kept in English and translated when shown.
 VISIT_CHECKLIST = (
-    "Purpose of the visit agreed",
-    "Customer card and recent contacts read",
-    "Material and proposal ready",
-    "Decision-makers to meet known",
+    gettext_noop("Purpose of the visit agreed"),
+    gettext_noop("Customer card and recent contacts read"),
+    gettext_noop("Material and proposal ready"),
+    gettext_noop("Decision-makers to meet known"),
 )
 # The timeline entry a done follow-up becomes.
 _NOTE_KIND = {
