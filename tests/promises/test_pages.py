@@ -200,3 +200,19 @@ def test_the_api_makes_keeps_and_refuses(agent, analyst, xihu):
     )
     assert refused.status_code == 403 and not FollowUp.objects.exists()
     assert [c["id"] for c in client_for(analyst).get("/api/commitments?status=").json()] == [pk]
+
+
+def test_a_promise_made_on_a_case_shows_on_the_case(agent, xihu):
+    from kehu.service import services as case_services
+
+    case = case_services.case_create(
+        actor=agent, customer=xihu, kind="request", channel="phone", subject="补开发票"
+    )
+    client = logged_in(agent)
+    client.post(
+        reverse("promises:promise_create", args=[xihu.pk]),
+        {"promise": "三个工作日内寄出发票", "due_at": soon(72), "case": case.pk},
+    )
+    assert Commitment.objects.get().case == case
+    page = client.get(reverse("service:case", args=[case.pk])).content.decode()
+    assert "三个工作日内寄出发票" in page

@@ -30,6 +30,7 @@ from kehu.promises.forms import (
     VisitRecordForm,
 )
 from kehu.promises.models import Commitment, FollowUp, FollowUpPolicy, Visit
+from kehu.service.models import Case
 from kehu.users.models import User
 from kehu.users.permissions import require
 from kehu.users.roles import Capability
@@ -90,11 +91,16 @@ def my_day(request):
 @require_POST
 def commitment_create(request, customer_pk: int):
     customer = get_object_or_404(Customer, pk=customer_pk)
+    case = None
+    if request.POST.get("case", "").isdigit():
+        case = get_object_or_404(Case, pk=request.POST["case"])
     form = CommitmentForm(request.POST)
     return _write(
         request,
         form,
-        lambda data: services.commitment_create(actor=request.user, customer=customer, **data),
+        lambda data: services.commitment_create(
+            actor=request.user, customer=customer, case=case, **data
+        ),
         default=reverse("customers:card", args=[customer.pk]),
         done=_("Promise written on the customer card."),
     )

@@ -13,6 +13,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from kehu.customers.forms import apply_service_errors
+from kehu.promises.forms import CommitmentForm
 from kehu.service import selectors, services, worksheet
 from kehu.service.forms import (
     AttachmentForm,
@@ -382,5 +383,7 @@ def case_recovery_context(request, case: Case) -> dict:
         "attachment_form": AttachmentForm(),
         "improvements": list(case.improvement_actions.select_related("owner")),
         "is_complaint": case.kind == Case.Kind.COMPLAINT,
+        "case_commitments": list(case.commitments.select_related("owner")),
+        "commitment_form": CommitmentForm(),
         "worksheet_done": hasattr(case, "worksheet"),
     }
