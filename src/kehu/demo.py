@@ -184,6 +184,7 @@ def demo_load(
             services.note_add(actor=agent, customer=customer, body=rng.choice(notes),
                               kind=rng.choice(("note", "call", "visit")))
     _demo_service(rng, list(sample[: min(customers, 60)]))
+    _demo_promises(rng, list(sample[60 : min(customers, 90)]))
     return report
 
 
@@ -273,3 +274,51 @@ def _demo_service(rng: random.Random, customers: list[Customer]) -> None:
         root_cause=RootCause.objects.get(code="delivery"),
         cases=list(Case.objects.filter(root_cause__code="delivery")[:5]), now=now)
     service.case_sla_sweep(now=now)
+
+
+PROMISES = ("明天上午回电说明到货时间", "周五前寄出增值税发票", "下周一前给出集团专线报价",
+            "三天内安排师傅上门复检", "月底前补发赠品")
+
+
+def _demo_promises(rng: random.Random, customers: list[Customer]) -> None:
+    """Follow-up policies and promises and callbacks around today, so that "My day" of the
+    demo agent and manager has overdue and due items."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from kehu.promises import services as promises
+    from kehu.promises.models import Commitment, FollowUpPolicy
+
+    if not customers or Commitment.objects.exists():
+        return
+    agent, manager = User.objects.get(username="agent"), User.objects.get(username="manager")
+    supervisor = User.objects.get(username="supervisor")
+    for name, trigger, days, kind, purpose in (
+        ("大客户月度回访", "key_account_every", 30, "phone", "例行电话回访，了解近况和需求"),
+        ("投诉解决后满意度回访", "after_resolved", 3, "callback", "投诉处理满意度回访"),
+        ("未接来电回电", "missed_call", 0, "callback", "回电：客户来电未接通"),
+        ("流失客户挽回", "lost_customer", 7, "phone", "了解流失原因，邀请回来"),
+    ):
+        promises.follow_up_policy_save(policy=FollowUpPolicy(
+            name=name, trigger=trigger, days=days, kind=kind, purpose=purpose, owner=supervisor))
+    now = timezone.now()
+    for number, customer in enumerate(customers):
+        owner = agent if number % 2 else manager
+        made = now - timedelta(days=3)
+        commitment = promises.commitment_create(
+            actor=owner, customer=customer, promise=rng.choice(PROMISES),
+            due_at=now + timedelta(hours=rng.randrange(-30, 60)), now=made)
+        if number % 5 == 0:
+            promises.commitment_keep(actor=owner, commitment=commitment, evidence="已按时办理",
+                                     expected_version=commitment.version)
+        elif number % 7 == 0:
+            promises.commitment_break(actor=owner, commitment=commitment,
+                                      reason="仓库缺货，未能按时发出",
+                                      expected_version=commitment.version)
+        if number % 3 == 0:
+            promises.follow_up_create(
+                actor=owner, customer=customer, kind=rng.choice(("callback", "phone")),
+                purpose="确认上次问题是否解决", due_at=now + timedelta(hours=rng.randrange(1, 30)),
+                now=made)
+    promises.follow_ups_generate(now=now)
