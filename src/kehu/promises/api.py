@@ -7,18 +7,14 @@ from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext as _
 from ninja import Field, Router, Schema, Status
 
+from kehu.api.common import ErrorOut, active_user, write_or_conflict
 from kehu.customers.models import Customer
 from kehu.promises import services
 from kehu.promises.models import TEXT_MAX, Commitment, FollowUp, FollowUpKind
-from kehu.users.models import User
 from kehu.users.permissions import check
 from kehu.users.roles import Capability
 
 router = Router(tags=["promises"])
-
-
-class ErrorOut(Schema):
-    detail: str
 
 
 class CommitmentOut(Schema):
@@ -105,15 +101,6 @@ class RescheduleIn(Schema):
     version: int
 
 
-def _user(username: str | None) -> User | None:
-    if not username:
-        return None
-    user = User.objects.filter(username=username, is_active=True).first()
-    if user is None:
-        raise ValidationError({"owner": [_("No active user “%(name)s”.") % {"name": username}]})
-    return user
-
-
 def _customer(pk: int) -> Customer:
     customer = Customer.objects.filter(pk=pk).first()
     if customer is None:
@@ -130,15 +117,6 @@ def _case(pk: int | None):
     if case is None:
         raise ValidationError({"case_id": [_("No such case.")]})
     return case
-
-
-def _write(write):
-    try:
-        return write()
-    except ValidationError as error:
-        if getattr(error, "code", None) == "stale":
-            return Status(409, {"detail": error.messages[0]})
-        raise
 
 
 @router.get("/commitments", response=list[CommitmentOut], summary="List promises")
@@ -169,7 +147,7 @@ def commitment_create(request, payload: CommitmentIn):
             customer=_customer(payload.customer_id),
             promise=payload.promise,
             due_at=payload.due_at,
-            owner=_user(payload.owner),
+            owner=active_user(payload.owner),
             case=_case(payload.case_id),
         ),
     )
@@ -183,7 +161,7 @@ def _commitment(pk: int) -> Commitment:
 def commitment_keep(request, commitment_id: int, payload: CloseIn):
     check(request, Capability.FOLLOW_UP_WORK)
     commitment = _commitment(commitment_id)
-    return _write(
+    return write_or_conflict(
         lambda: services.commitment_keep(
             actor=request.user,
             commitment=commitment,
@@ -199,7 +177,7 @@ def commitment_keep(request, commitment_id: int, payload: CloseIn):
 def commitment_break(request, commitment_id: int, payload: CloseIn):
     check(request, Capability.FOLLOW_UP_WORK)
     commitment = _commitment(commitment_id)
-    return _write(
+    return write_or_conflict(
         lambda: services.commitment_break(
             actor=request.user,
             commitment=commitment,
@@ -217,7 +195,7 @@ def commitment_break(request, commitment_id: int, payload: CloseIn):
 def commitment_renegotiate(request, commitment_id: int, payload: MoveIn):
     check(request, Capability.FOLLOW_UP_WORK)
     commitment = _commitment(commitment_id)
-    return _write(
+    return write_or_conflict(
         lambda: services.commitment_renegotiate(
             actor=request.user,
             commitment=commitment,
@@ -262,7 +240,7 @@ def follow_up_create(request, payload: FollowUpIn):
             kind=payload.kind,
             due_at=payload.due_at,
             purpose=payload.purpose,
-            owner=_user(payload.owner),
+            owner=active_user(payload.owner),
             contact=contact,
             case=_case(payload.case_id),
         ),
@@ -277,7 +255,7 @@ def _follow_up(pk: int) -> FollowUp:
 def follow_up_complete(request, follow_up_id: int, payload: CompleteIn):
     check(request, Capability.FOLLOW_UP_WORK)
     follow_up = _follow_up(follow_up_id)
-    return _write(
+    return write_or_conflict(
         lambda: services.follow_up_complete(
             actor=request.user,
             follow_up=follow_up,
@@ -293,7 +271,7 @@ def follow_up_complete(request, follow_up_id: int, payload: CompleteIn):
 def follow_up_reschedule(request, follow_up_id: int, payload: RescheduleIn):
     check(request, Capability.FOLLOW_UP_WORK)
     follow_up = _follow_up(follow_up_id)
-    return _write(
+    return write_or_conflict(
         lambda: services.follow_up_reschedule(
             actor=request.user,
             follow_up=follow_up,

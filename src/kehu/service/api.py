@@ -9,6 +9,7 @@ from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext as _
 from ninja import Field, Router, Schema, Status
 
+from kehu.api.common import ErrorOut, active_user, write_or_conflict
 from kehu.customers.models import Contact, Customer
 from kehu.service import selectors, services
 from kehu.service.models import (
@@ -22,7 +23,6 @@ from kehu.service.models import (
     Remedy,
     RootCause,
 )
-from kehu.users.models import User
 from kehu.users.permissions import check
 from kehu.users.roles import Capability
 
@@ -145,10 +145,6 @@ class AssignIn(Schema):
     version: int
 
 
-class ErrorOut(Schema):
-    detail: str
-
-
 def _case(pk: int) -> Case:
     return get_object_or_404(Case.objects.select_related("owner", "category", "root_cause"), pk=pk)
 
@@ -160,25 +156,6 @@ def _root_cause(code: str | None) -> RootCause | None:
     if cause is None:
         raise ValidationError({"root_cause": [_("No such root cause.")]})
     return cause
-
-
-def _user(username: str | None) -> User | None:
-    if not username:
-        return None
-    user = User.objects.filter(username=username, is_active=True).first()
-    if user is None:
-        raise ValidationError({"owner": [_("No active user “%(name)s”.") % {"name": username}]})
-    return user
-
-
-def _write(write):
-    """Runs a service write; a stale version is a conflict (409), other refusals 422."""
-    try:
-        return write()
-    except ValidationError as error:
-        if getattr(error, "code", None) == "stale":
-            return Status(409, {"detail": error.messages[0]})
-        raise
 
 
 @router.get("/cases", response=CasePageOut, summary="List cases")
@@ -230,7 +207,7 @@ def case_create(request, payload: CaseIn):
         priority=payload.priority,
         subject=payload.subject,
         description=payload.description,
-        owner=_user(payload.owner),
+        owner=active_user(payload.owner),
         team=payload.team,
     )
     return Status(201, _case(case.pk))
@@ -244,7 +221,7 @@ def case_create(request, payload: CaseIn):
 def case_transition(request, case_id: int, payload: TransitionIn):
     check(request, Capability.CASE_EDIT)
     case = _case(case_id)
-    return _write(
+    return write_or_conflict(
         lambda: _case(
             services.case_transition(
                 actor=request.user,
@@ -272,7 +249,7 @@ def case_notes(request, case_id: int):
 def case_note_add(request, case_id: int, payload: NoteIn):
     check(request, Capability.CASE_EDIT)
     case = _case(case_id)
-    return _write(
+    return write_or_conflict(
         lambda: Status(
             201,
             services.case_note_add(
@@ -296,8 +273,8 @@ def case_events(request, case_id: int):
 def case_assign(request, case_id: int, payload: AssignIn):
     check(request, Capability.CASE_EDIT)
     case = _case(case_id)
-    owner = _user(payload.owner)
-    return _write(
+    owner = active_user(payload.owner)
+    return write_or_conflict(
         lambda: _case(
             services.case_assign(
                 actor=request.user,
@@ -445,7 +422,7 @@ def case_worksheet(request, case_id: int):
 def case_worksheet_save(request, case_id: int, payload: WorksheetIn):
     check(request, Capability.CASE_EDIT)
     case = _case(case_id)
-    superior = _user(payload.superior) if payload.superior else None
+    superior = active_user(payload.superior) if payload.superior else None
 
     def write():
         services.worksheet_save(
@@ -457,7 +434,7 @@ def case_worksheet_save(request, case_id: int, payload: WorksheetIn):
         )
         return _worksheet_out(_case(case_id))
 
-    return _write(write)
+    return write_or_conflict(write)
 
 
 # --- Root causes and improvement actions ------------------------------------------------
@@ -533,7 +510,7 @@ def _cases_by_reference(references: list[str]) -> list[Case]:
 @router.post("/improvement-actions", response={201: ImprovementActionOut}, tags=["improvement"])
 def improvement_action_create(request, payload: ImprovementActionIn):
     check(request, Capability.CASE_EDIT)
-    owner = _user(payload.owner)
+    owner = active_user(payload.owner)
     action = services.improvement_action_create(
         actor=request.user,
         title=payload.title,

@@ -119,8 +119,8 @@ SEEDED_CATEGORY_NAMES = (
 )
 
 
-class ComplaintCategory(models.Model):
-    """What a complaint is about; seeded with the domain's five, extended by an admin."""
+class NamedItem(models.Model):
+    """A code and a name an admin adds or retires; seeded names are shown translated."""
 
     code = models.SlugField(_("code"), max_length=40, unique=True)
     name = models.CharField(_("name"), max_length=100)
@@ -128,28 +128,26 @@ class ComplaintCategory(models.Model):
     position = models.PositiveSmallIntegerField(_("position"), default=100)
 
     class Meta:
+        abstract = True
         ordering = ["position", "name"]
+
+    def __str__(self) -> str:
+        return gettext(self.name)
+
+
+class ComplaintCategory(NamedItem):
+    """What a complaint is about; seeded with the domain's five, extended by an admin."""
+
+    class Meta(NamedItem.Meta):
         verbose_name = _("complaint category")
         verbose_name_plural = _("complaint categories")
 
-    def __str__(self) -> str:
-        return gettext(self.name)
 
-
-class RootCause(models.Model):
+class RootCause(NamedItem):
     """Why a complaint happened, recorded when it is resolved; extended by an admin."""
 
-    code = models.SlugField(_("code"), max_length=40, unique=True)
-    name = models.CharField(_("name"), max_length=100)
-    is_active = models.BooleanField(_("in use"), default=True)
-    position = models.PositiveSmallIntegerField(_("position"), default=100)
-
-    class Meta:
-        ordering = ["position", "name"]
+    class Meta(NamedItem.Meta):
         verbose_name = _("root cause")
-
-    def __str__(self) -> str:
-        return gettext(self.name)
 
 
 class SlaPolicy(models.Model):

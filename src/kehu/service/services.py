@@ -621,26 +621,33 @@ def sla_policy_delete(*, policy: SlaPolicy) -> None:
     policy.delete()
 
 
+def _named_item_create(model, *, code: str, name: str):
+    """A complaint category or root cause, placed last."""
+    last = model.objects.order_by("-position").values_list("position", flat=True)
+    item = model(code=code.strip(), name=name.strip(), position=(last.first() or 0) + 10)
+    item.full_clean()
+    item.save()
+    return item
+
+
+def _named_item_update(item, *, name: str, is_active: bool):
+    """Renames or retires one; a retired one stays on its cases but is not offered."""
+    item.name, item.is_active = name.strip(), is_active
+    item.full_clean()
+    item.save()
+    return item
+
+
 @transaction.atomic
 def complaint_category_create(*, code: str, name: str) -> ComplaintCategory:
-    last = ComplaintCategory.objects.order_by("-position").values_list("position", flat=True)
-    category = ComplaintCategory(
-        code=code.strip(), name=name.strip(), position=(last.first() or 0) + 10
-    )
-    category.full_clean()
-    category.save()
-    return category
+    return _named_item_create(ComplaintCategory, code=code, name=name)
 
 
 @transaction.atomic
 def complaint_category_update(
     *, category: ComplaintCategory, name: str, is_active: bool
 ) -> ComplaintCategory:
-    """Renames or retires a category; a retired one stays on its cases but is not offered."""
-    category.name, category.is_active = name.strip(), is_active
-    category.full_clean()
-    category.save()
-    return category
+    return _named_item_update(category, name=name, is_active=is_active)
 
 
 # --- Root causes and improvement actions ------------------------------------------------
@@ -685,20 +692,12 @@ def case_root_cause_set(
 
 @transaction.atomic
 def root_cause_create(*, code: str, name: str) -> RootCause:
-    last = RootCause.objects.order_by("-position").values_list("position", flat=True)
-    cause = RootCause(code=code.strip(), name=name.strip(), position=(last.first() or 0) + 10)
-    cause.full_clean()
-    cause.save()
-    return cause
+    return _named_item_create(RootCause, code=code, name=name)
 
 
 @transaction.atomic
 def root_cause_update(*, root_cause: RootCause, name: str, is_active: bool) -> RootCause:
-    """Renames or retires a root cause; a retired one stays on its cases but is not offered."""
-    root_cause.name, root_cause.is_active = name.strip(), is_active
-    root_cause.full_clean()
-    root_cause.save()
-    return root_cause
+    return _named_item_update(root_cause, name=name, is_active=is_active)
 
 
 def _improvement_check(action: ImprovementAction, *, actor: User) -> None:
