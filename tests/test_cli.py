@@ -271,7 +271,12 @@ def test_demo_same_seed_gives_the_same_names(data_dir):
     kehu("demo", "--customers", "20", "--seed", "5")
     names = sorted(Customer.objects.values_list("name", flat=True))
     contacts = sorted(Contact.objects.values_list("name", flat=True))
-    Customer.objects.all().delete()
+    # What the demo made around the customers, which protects them from deletion.
+    from kehu.promises.models import Commitment, FollowUp
+    from kehu.service.models import Case, ImprovementAction
+
+    for model in (FollowUp, Commitment, ImprovementAction, Case, Customer):
+        model.objects.all().delete()
     result = kehu("demo", "--customers", "20", "--seed", "5")
     assert result.exit_code == 0, result.output
     assert sorted(Customer.objects.values_list("name", flat=True)) == names

@@ -209,12 +209,18 @@ def _demo_service(rng: random.Random, customers: list[Customer]) -> None:
     from django.utils import timezone
 
     from kehu.service import services as service
-    from kehu.service.models import Case, ComplaintCategory, RootCause, SlaPolicy
+    from kehu.service.models import (
+        BusinessCalendar,
+        Case,
+        ComplaintCategory,
+        RootCause,
+        SlaPolicy,
+    )
 
     if not customers or Case.objects.exists():
         return
     agent, supervisor = User.objects.get(username="agent"), User.objects.get(username="supervisor")
-    calendar = service.calendar_create(
+    calendar = BusinessCalendar.objects.filter(name="客服中心").first() or service.calendar_create(
         name="客服中心", time_zone=settings.TIME_ZONE,
         hours=[[["09:00", "12:00"], ["13:30", "18:00"]]] * 5 + [[], []], region="CN",
     )
@@ -294,7 +300,7 @@ def _demo_promises(rng: random.Random, customers: list[Customer]) -> None:
         return
     agent, manager = User.objects.get(username="agent"), User.objects.get(username="manager")
     supervisor = User.objects.get(username="supervisor")
-    for name, trigger, days, kind, purpose in (
+    for name, trigger, days, kind, purpose in () if FollowUpPolicy.objects.exists() else (
         ("大客户月度回访", "key_account_every", 30, "phone", "例行电话回访，了解近况和需求"),
         ("投诉解决后满意度回访", "after_resolved", 3, "callback", "投诉处理满意度回访"),
         ("未接来电回电", "missed_call", 0, "callback", "回电：客户来电未接通"),
