@@ -224,6 +224,60 @@ def test_my_day_lists_overdue_first_then_today_and_nothing_later(agent, wang):
         purpose="后天",
         now=NOW,
     )
-    items = selectors.my_day(user=agent, now=NOW + timedelta(hours=2))
+    items = selectors.my_day(users=[agent], now=NOW + timedelta(hours=2))
     assert [item.obj for item in items] == [overdue, today]
-    assert selectors.my_day(user=agent, now=later)[0].obj == overdue
+    assert selectors.my_day(users=[agent], now=later)[0].obj == overdue
+
+
+def test_the_report_counts_on_time_late_broken_and_overdue_per_person_and_team(
+    agent, manager, wang
+):
+    from kehu.users.models import User
+
+    User.objects.filter(pk__in=[agent.pk, manager.pk]).update(team="华东组")
+    on_time = promise(agent, wang, hours=5)
+    services.commitment_keep(
+        actor=agent,
+        commitment=on_time,
+        evidence="ok",
+        expected_version=1,
+        now=NOW + timedelta(hours=4),
+    )
+    late = promise(agent, wang, hours=5)
+    services.commitment_keep(
+        actor=agent,
+        commitment=late,
+        evidence="晚了",
+        expected_version=1,
+        now=NOW + timedelta(hours=6),
+    )
+    broken = promise(manager, wang, hours=5)
+    services.commitment_break(actor=manager, commitment=broken, reason="缺货", expected_version=1)
+    promise(manager, wang, hours=5)  # still open, past due at the report's now
+    promise(agent, wang, hours=24 * 40)  # due outside the period
+    start, end, now = NOW, NOW + timedelta(days=7), NOW + timedelta(days=1)
+    people = {
+        str(r.owner): (r.due, r.kept_on_time, r.kept_late, r.broken, r.open_overdue)
+        for r in selectors.promise_report(start=start, end=end, now=now)
+    }
+    assert people == {"agent": (2, 1, 1, 0, 0), "manager": (2, 0, 0, 1, 1)}
+    (team,) = selectors.promise_report(start=start, end=end, now=now, by="team")
+    assert (team.owner, team.due, team.kept_on_time, team.on_time_rate) == ("华东组", 4, 1, 0.25)
+
+
+def test_a_supervisor_sees_the_whole_teams_day(agent, manager, supervisor, wang):
+    from django.urls import reverse
+
+    from kehu.users.models import User
+
+    from ..conftest import logged_in
+
+    User.objects.filter(pk__in=[agent.pk, supervisor.pk]).update(team="华东组")
+    promise(agent, wang, promise="组员的承诺", hours=1)
+    promise(manager, wang, promise="别组的承诺", hours=1)
+    page = (
+        logged_in(User.objects.get(pk=supervisor.pk))
+        .get(reverse("promises:my_day") + "?user=team")
+        .content.decode()
+    )
+    assert "组员的承诺" in page and "别组的承诺" not in page

@@ -54,17 +54,18 @@ def day_bounds(*, day: date) -> tuple[datetime, datetime]:
     return start, start + timedelta(days=1)
 
 
-def my_day(*, user: User, now: datetime | None = None) -> list[WorkItem]:
-    """The person's worklist: everything overdue, then everything due by the end of today,
-    soonest first: promises, follow-ups and visits, and cases near or past their SLA."""
+def my_day(*, users: list[User], now: datetime | None = None) -> list[WorkItem]:
+    """The worklist of a person (or of a team): everything overdue, then everything due by
+    the end of today, soonest first: promises, follow-ups and visits, and cases near or
+    past their SLA."""
     from kehu.service.models import Case
 
     now = now or timezone.now()
     _start, end = day_bounds(day=timezone.localdate(now))
     items: list[WorkItem] = []
     for commitment in Commitment.objects.filter(
-        owner=user, status__in=Commitment.ACTIVE_STATUSES, due_at__lt=end
-    ).select_related("customer"):
+        owner__in=users, status__in=Commitment.ACTIVE_STATUSES, due_at__lt=end
+    ).select_related("customer", "owner"):
         items.append(
             WorkItem(
                 "promise",
@@ -76,8 +77,8 @@ def my_day(*, user: User, now: datetime | None = None) -> list[WorkItem]:
             )
         )
     for follow_up in FollowUp.objects.filter(
-        owner=user, status=FollowUp.Status.OPEN, due_at__lt=end
-    ).select_related("customer", "visit", "contact"):
+        owner__in=users, status=FollowUp.Status.OPEN, due_at__lt=end
+    ).select_related("customer", "visit", "contact", "owner"):
         items.append(
             WorkItem(
                 "visit" if follow_up.kind == FollowUp.Kind.VISIT else "follow_up",
@@ -91,9 +92,9 @@ def my_day(*, user: User, now: datetime | None = None) -> list[WorkItem]:
     near = Q(warned_at__isnull=False) | Q(first_response_breached_at__isnull=False)
     near |= Q(resolution_breached_at__isnull=False)
     for case in (
-        Case.objects.filter(owner=user, status__in=Case.OPEN_STATUSES)
+        Case.objects.filter(owner__in=users, status__in=Case.OPEN_STATUSES)
         .filter(near)
-        .select_related("customer")
+        .select_related("customer", "owner")
     ):
         due = min(
             (d for d in (case.first_response_due_at, case.resolution_due_at) if d), default=now
@@ -111,13 +112,14 @@ def my_day(*, user: User, now: datetime | None = None) -> list[WorkItem]:
     return sorted(items, key=lambda item: item.due_at)
 
 
-def team_members() -> QuerySet[User]:
-    """Whose day a supervisor can look at."""
+def team_members(*, team: str = "") -> QuerySet[User]:
+    """People who make promises and follow-ups; of one team when it is named."""
     from kehu.users.roles import CAPABILITY_ROLES, Capability
 
-    return User.objects.filter(
+    people = User.objects.filter(
         is_active=True, role__in=CAPABILITY_ROLES[Capability.FOLLOW_UP_WORK]
     ).order_by("username")
+    return people.filter(team=team) if team else people
 
 
 def feed_user(*, token_hash: str) -> User | None:
@@ -139,7 +141,7 @@ def feed_items(*, user: User, now: datetime) -> tuple[list[Commitment], list[Fol
 
 @dataclass(frozen=True)
 class PromiseRecord:
-    owner: User
+    owner: User | str  # a person, or a team's name
     due: int
     kept_on_time: int
     kept_late: int
@@ -151,12 +153,16 @@ class PromiseRecord:
         return None if not self.due else self.kept_on_time / self.due
 
 
-def promise_report(*, start: datetime, end: datetime, now: datetime) -> list[PromiseRecord]:
-    """Per person, the promises due in [start, end): kept on time, kept late, broken, and
-    still open past their due time. One query, grouped in the database."""
+def promise_report(
+    *, start: datetime, end: datetime, now: datetime, by: str = "owner"
+) -> list[PromiseRecord]:
+    """Per person (by="owner") or per team (by="team"), the promises due in [start, end):
+    kept on time, kept late, broken, and still open past their due time. One query,
+    grouped in the database."""
+    key = "owner__team" if by == "team" else "owner"
     rows = (
         Commitment.objects.filter(due_at__gte=start, due_at__lt=end)
-        .values("owner")
+        .values(key)
         .annotate(
             due=Count("pk"),
             kept_on_time=Count("pk", filter=Q(status="kept", closed_at__lte=F("due_at"))),
@@ -167,10 +173,10 @@ def promise_report(*, start: datetime, end: datetime, now: datetime) -> list[Pro
             ),
         )
     )
-    owners = User.objects.in_bulk([row["owner"] for row in rows])
+    owners = User.objects.in_bulk([row[key] for row in rows]) if key == "owner" else {}
     records = [
         PromiseRecord(
-            owner=owners[row["owner"]],
+            owner=owners[row[key]] if key == "owner" else (row[key] or "—"),
             **{k: row[k] for k in ("due", "kept_on_time", "kept_late", "broken", "open_overdue")},
         )
         for row in rows

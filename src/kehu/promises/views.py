@@ -61,20 +61,24 @@ def _write(request, form, write, *, default: str, done: str) -> HttpResponse:
 
 @require(Capability.FOLLOW_UP_WORK)
 def my_day(request):
-    person = request.user
-    if request.GET.get("user") and request.user.can(Capability.FOLLOW_UP_MANAGE):
+    person, users = request.user, [request.user]
+    manages = request.user.can(Capability.FOLLOW_UP_MANAGE)
+    # A supervisor sees their team by default (everyone's, when they have no team).
+    team = selectors.team_members(team=request.user.team) if manages else []
+    if manages and request.GET.get("user") == "team":
+        person, users = None, list(team)
+    elif manages and request.GET.get("user", "").isdigit():
         person = get_object_or_404(User, pk=request.GET["user"], is_active=True)
+        users = [person]
     now = timezone.now()
     return render(
         request,
         "promises/my_day.html",
         {
             "person": person,
-            "items": selectors.my_day(user=person, now=now),
+            "items": selectors.my_day(users=users, now=now),
             "now": now,
-            "people": selectors.team_members()
-            if request.user.can(Capability.FOLLOW_UP_MANAGE)
-            else [],
+            "people": team,
             "tomorrow": datetime.combine(
                 timezone.localdate(now) + timedelta(days=1),
                 time(9),
@@ -372,11 +376,13 @@ def promise_report(request):
         last = today
     start, _end = selectors.day_bounds(day=min(first, last))
     _start, end = selectors.day_bounds(day=max(first, last))
+    by = "team" if request.GET.get("by") == "team" else "owner"
     return render(
         request,
         "promises/report.html",
         {
-            "records": selectors.promise_report(start=start, end=end, now=timezone.now()),
+            "records": selectors.promise_report(start=start, end=end, now=timezone.now(), by=by),
+            "by": by,
             "from": min(first, last).isoformat(),
             "to": max(first, last).isoformat(),
         },

@@ -11,13 +11,13 @@ class UserCreateForm(forms.ModelForm):
 
     class Meta:
         model = User
-        fields = ["username", "first_name", "last_name", "email", "role", "extension"]
+        fields = ["username", "first_name", "last_name", "email", "role", "team", "extension"]
 
 
 class UserEditForm(forms.ModelForm):
     class Meta:
         model = User
-        fields = ["first_name", "last_name", "email", "role", "extension", "is_active"]
+        fields = ["first_name", "last_name", "email", "role", "team", "extension", "is_active"]
 
     def _post_clean(self):
         pass

@@ -12,6 +12,8 @@ class User(AbstractUser):
     role = models.CharField(_("role"), max_length=32, choices=Role.choices, default=Role.AGENT)
     # The telephony system names the agent a call rings for by username or extension.
     extension = models.CharField(_("phone extension"), max_length=20, blank=True, db_index=True)
+    # Reports group people by it; a supervisor's "team" is the people who share theirs.
+    team = models.CharField(_("team"), max_length=100, blank=True)
 
     def can(self, capability: Capability) -> bool:
         return self.is_active and role_can(self.role, capability)

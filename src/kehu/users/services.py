@@ -7,11 +7,11 @@ from kehu.users.roles import Role
 @transaction.atomic
 def user_create(
     *, username: str, password: str, role: Role | str, first_name: str = "", last_name: str = "",
-    email: str = "", extension: str = "",
+    email: str = "", extension: str = "", team: str = "",
 ) -> User:
     user = User(
         username=username, role=Role(role), first_name=first_name, last_name=last_name,
-        email=email, extension=extension, is_staff=role == Role.ADMIN,
+        email=email, extension=extension, team=team.strip(), is_staff=role == Role.ADMIN,
     )
     user.set_password(password)
     user.full_clean()
@@ -29,7 +29,8 @@ def api_token_create(*, user: User, name: str) -> tuple[ApiToken, str]:
 
 @transaction.atomic
 def user_update(*, actor: User, user: User, role: Role | str, is_active: bool,
-                first_name: str, last_name: str, email: str, extension: str = "") -> User:
+                first_name: str, last_name: str, email: str, extension: str = "",
+                team: str = "") -> User:
     from django.core.exceptions import ValidationError
     from django.utils.translation import gettext as _
 
@@ -37,7 +38,7 @@ def user_update(*, actor: User, user: User, role: Role | str, is_active: bool,
         raise ValidationError(_("You cannot remove your own administrator rights."))
     user.role, user.is_active = Role(role), is_active
     user.first_name, user.last_name, user.email = first_name, last_name, email
-    user.extension = extension
+    user.extension, user.team = extension, team.strip()
     user.is_staff = user.role == Role.ADMIN
     user.full_clean()
     user.save()

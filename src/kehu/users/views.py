@@ -43,7 +43,7 @@ def user_list(request):
             username=form.cleaned_data["username"], password=form.cleaned_data["password"],
             role=form.cleaned_data["role"], first_name=form.cleaned_data["first_name"],
             last_name=form.cleaned_data["last_name"], email=form.cleaned_data["email"],
-            extension=form.cleaned_data["extension"],
+            extension=form.cleaned_data["extension"], team=form.cleaned_data["team"],
         )
         messages.success(request, _("User %(name)s created.") % {"name": user.username})
         return redirect("users")
