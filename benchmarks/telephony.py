@@ -140,7 +140,7 @@ def build(args, directory: Path) -> dict:
     archive.owners_create()
     path = archive.csv_file(args.customers, args.seed)
     print(f"importing {args.customers:,} customers with kehu.customers.transfer.import_file …")
-    report, seconds, _calls = archive.kehu_import(path)
+    report, seconds, *_rest = archive.kehu_import(path)
     print(f"  {report.created:,} created in {seconds:.1f} s")
     if not report.created:
         raise SystemExit("the import wrote nothing")
