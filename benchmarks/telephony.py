@@ -52,6 +52,7 @@ sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(ROOT / "src"))
 
 import generate  # noqa: E402  (benchmarks/generate.py)
+from kehu.cli import SERVE_THREADS, SERVE_WORKERS, gunicorn_command  # noqa: E402
 
 MATCH_P99_TARGET_MS = 10.0
 RATE_TARGET = 500.0  # events/s
@@ -74,8 +75,18 @@ def parse_args() -> argparse.Namespace:
     )
     parser.add_argument("--seed", type=int, default=20240601)
     parser.add_argument("--rebuild", action="store_true", help="load the database again")
-    parser.add_argument("--workers", type=int, default=2, help="gunicorn worker processes")
-    parser.add_argument("--threads", type=int, default=2, help="threads per worker")
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=SERVE_WORKERS,
+        help=f"gunicorn worker processes (default {SERVE_WORKERS}, as `kehu serve`)",
+    )
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=SERVE_THREADS,
+        help=f"threads per worker (default {SERVE_THREADS}, as `kehu serve`)",
+    )
     parser.add_argument(
         "--connections",
         type=int,
@@ -408,7 +419,8 @@ def free_port() -> int:
 
 
 class Server:
-    """gunicorn as `kehu serve` starts it, with the benchmark's data directory."""
+    """gunicorn as `kehu serve` starts it (its very command), with the benchmark's data
+    directory."""
 
     def __init__(self, directory: Path, *, workers: int, threads: int, port: int):
         self.port = port or free_port()
@@ -421,22 +433,9 @@ class Server:
         }
         env.pop("KEHU_DATABASE_URL", None)
         env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
-        self.command = [
-            str(ROOT / ".venv" / "bin" / "gunicorn"),
-            "kehu.config.wsgi:application",
-            "--bind",
-            f"127.0.0.1:{self.port}",
-            "--workers",
-            str(workers),
-            "--threads",
-            str(threads),
-            "--worker-class",
-            "gthread",
-            "--timeout",
-            "300",
-            "--access-logfile",
-            "-",
-        ]
+        self.command = gunicorn_command(
+            host="127.0.0.1", port=self.port, workers=workers, threads=threads
+        )
         self.process = subprocess.Popen(
             self.command,
             cwd=ROOT,
@@ -737,7 +736,7 @@ def correctness(plan: list[dict], results: list) -> None:
 
 def sweep(args, directory: Path, known: list[dict], token: str) -> None:
     print("\nworkers x threads (each run: --duration seconds, same events):")
-    for workers, threads in ((1, 4), (2, 1), (2, 2), (2, 4), (4, 1)):
+    for workers, threads in ((1, 4), (2, 1), (2, 2), (2, 4), (3, 1), (3, 2), (4, 1)):
         calls_clear()
         with Server(directory, workers=workers, threads=threads, port=args.port) as server:
             print(f"\n{workers} workers x {threads} threads:")

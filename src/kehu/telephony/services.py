@@ -297,10 +297,12 @@ _CALL_DERIVED = ("direction", "state", "number_raw", "number_e164", "our_number"
                  "started_at", "answered_at", "ended_at", "cause")
 
 
-def _db_values(instance, names) -> list:
-    """The values of the instance's fields `names` as the database takes them."""
-    fields = (instance._meta.get_field(name) for name in names)
-    return [f.get_db_prep_save(getattr(instance, f.attname), connection) for f in fields]
+def _db_values(instance, attnames) -> list:
+    """The instance's values as the database takes them. (Only datetimes need adapting
+    here; the fields' own get_db_prep_save took a tenth of the event's CPU.)"""
+    adapt = connection.ops.adapt_datetimefield_value
+    return [adapt(value) if isinstance(value, datetime) else value
+            for value in (getattr(instance, name) for name in attnames)]
 
 
 def _call_locked(cursor, *, integration: CtiIntegration, event: CtiEvent,
@@ -370,9 +372,11 @@ def _event_store(*, integration: CtiIntegration, event: CtiEvent, lookups: _Look
         if all(stored.event != event.event for stored in events):
             stored = CallEvent(call_id=call.pk, event=event.event, payload=payload,
                                received_at=received_at)
-            fields = ("call_id", "event", "payload", "received_at")
-            cursor.execute(f"INSERT INTO telephony_callevent ({', '.join(fields)})"
-                           " VALUES (%s, %s, %s, %s)", _db_values(stored, fields))
+            cursor.execute(
+                "INSERT INTO telephony_callevent (call_id, event, payload, received_at)"
+                " VALUES (%s, %s, %s, %s)",
+                [call.pk, event.event, connection.ops.adapt_json_value(payload, None),
+                 connection.ops.adapt_datetimefield_value(received_at)])
             events.append(stored)
             _derive(call, events, event.event, lookups)
             cursor.execute(
@@ -391,8 +395,8 @@ def _missed_calls_called_back(cursor, call: Call) -> None:
     cursor.execute(
         "UPDATE telephony_call SET callback_done_at = %s WHERE number_e164 = %s"
         " AND direction = %s AND state = %s AND callback_done_at IS NULL AND started_at < %s",
-        [*_db_values(call, ("ended_at", "number_e164")), Direction.INBOUND.value,
-         CallState.MISSED.value, *_db_values(call, ("started_at",))])
+        _db_values(call, ("ended_at", "number_e164"))
+        + [Direction.INBOUND.value, CallState.MISSED.value, *_db_values(call, ("started_at",))])
 
 
 @transaction.atomic
