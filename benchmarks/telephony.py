@@ -18,8 +18,8 @@ load happens once; --rebuild starts it again. Each run empties the call tables f
    newCall/answer/hangup events: known numbers written in other formats than stored,
    organisation contacts, unknown and withheld numbers, missed and outbound calls. The
    server-side figures come from the webhook's `Server-Timing` header: `match` is the
-   normalisation, index lookup and blocked-number check, `cti` the whole event handling
-   including the wait for SQLite's write lock.
+   normalisation, index lookup and blocked-number check, `lock` the wait for SQLite's
+   write lock, `cti` the whole event handling.
 2. Panel: Chromium (/usr/bin/chromium, never downloaded) logged in as an agent; a newCall
    for a known number is posted, and the time until `.call-panel .caller-name` shows the
    expected salutation is taken, over --browser-calls calls.
@@ -524,9 +524,10 @@ function response(status, headers, body)
   local timing = headers["Server-Timing"] or headers["server-timing"] or ""
   local match = timing:match("match;dur=([%%d%%.]+)") or "-"
   local cti = timing:match("cti;dur=([%%d%%.]+)") or "-"
+  local lock = timing:match("lock;dur=([%%d%%.]+)") or "-"
   local reject = body:find("reject", 1, true) and "r" or "-"
   table.insert(results, kinds[pending] .. " " .. status .. " " .. match .. " " .. cti .. " "
-               .. reject)
+               .. reject .. " " .. lock)
 end
 
 function done(summary, latency, requests)
@@ -607,7 +608,7 @@ def wrk_run(
         if line.startswith("# wrapped"):
             wrapped += int(float(line.split()[-1]))
             continue
-        kind, status, match, cti, reject = line.split()
+        kind, status, match, cti, reject, lock = line.split()
         results.append(
             (
                 kind,
@@ -615,6 +616,7 @@ def wrk_run(
                 None if match == "-" else float(match),
                 None if cti == "-" else float(cti),
                 reject == "r",
+                None if lock == "-" else float(lock),
             )
         )
     return {"summary": summary, "results": results, "wrapped": wrapped}
@@ -686,6 +688,7 @@ def load_benchmark(args, server: Server, known: list[dict], token: str) -> dict:
             f"  newCall {kind}",
             [r[2] for r in results if r[2] is not None and r[0] == f"{kind}:newCall"],
         )
+    print_line("server write lock wait", [r[5] for r in results if r[5] is not None])
     print_line("server event total", totals)
     print_line(
         "  newCall total", [r[3] for r in results if r[3] is not None and r[0].endswith("newCall")]

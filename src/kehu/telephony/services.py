@@ -5,9 +5,13 @@ once per call, and the call's fields are derived again from the events received 
 far, so the call log ends up the same whatever the order of arrival.
 """
 
+import fcntl
 import hmac
+import os
+import threading
 import time
 import uuid
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
@@ -278,15 +282,51 @@ def cti_event_record(*, integration: CtiIntegration, event: CtiEvent,
                      timing: dict | None = None) -> dict:
     """Stores one event and answers the telephony system (Zammad's reply shape).
 
-    `timing`, when given, receives the seconds the caller match took ("match").
+    `timing`, when given, receives the seconds the caller match took ("match") and the
+    wait for the database's write lock ("lock").
     """
     event.validate()
     lookups = _Lookups()
     lookups.prefetch(event)  # before the write lock (see _Lookups)
-    answer = _event_store(integration=integration, event=event, lookups=lookups)
+    started = time.perf_counter()
+    with _write_turn(), transaction.atomic():
+        locked = time.perf_counter()
+        answer = _event_store(integration=integration, event=event, lookups=lookups)
     if timing is not None:
         timing["match"] = lookups.match_seconds
+        timing["lock"] = locked - started
     return answer
+
+
+_turns = threading.Lock()
+_turn_files: dict[str, int] = {}
+
+
+@contextmanager
+def _write_turn():
+    """On SQLite, the webhook's writers take turns on a lock of the operating system
+    (a thread lock, then flock on a file beside the database, for the other processes).
+
+    SQLite has one writer at a time, and a writer that finds the database locked sleeps
+    and tries again, for 1, 2, 5, 10… up to 100 ms; under a few hundred events a second
+    those sleeps, not the work, held events back (p95 60 ms, p99 180 ms for a lock held
+    half a millisecond). A writer waiting here wakes as soon as the one before is done.
+    """
+    if connection.vendor != "sqlite":
+        yield
+        return
+    with _turns:
+        if connection.is_in_memory_db():  # one process: the thread lock is enough
+            yield
+            return
+        path = f"{connection.settings_dict['NAME']}-webhook.lock"
+        if path not in _turn_files:
+            _turn_files[path] = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+        fcntl.flock(_turn_files[path], fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(_turn_files[path], fcntl.LOCK_UN)
 
 
 # What _derive reads of a stored call besides its events, and the fields it writes.
@@ -354,7 +394,6 @@ def _datetime_from_db(value: datetime) -> datetime:
     return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
-@transaction.atomic
 def _event_store(*, integration: CtiIntegration, event: CtiEvent, lookups: _Lookups) -> dict:
     received_at = event.occurred_at or timezone.now()
     payload = {
