@@ -52,6 +52,7 @@ sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(ROOT / "src"))
 
 import generate  # noqa: E402  (benchmarks/generate.py)
+
 from kehu.cli import SERVE_THREADS, SERVE_WORKERS, gunicorn_command  # noqa: E402
 
 MATCH_P99_TARGET_MS = 10.0

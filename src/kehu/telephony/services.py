@@ -18,7 +18,7 @@ from functools import lru_cache
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import connection, transaction
+from django.db import DEFAULT_DB_ALIAS, connection, connections, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -44,6 +44,7 @@ from kehu.telephony.selectors import (
 from kehu.users.models import User
 
 EVENTS = ("newCall", "answer", "hangup")
+_DIRECTIONS = frozenset(Direction.values)
 # A call logged by a click on a tel: link is joined by the PBX's own events for the
 # same agent and number when they arrive within this many seconds.
 CLICK_TO_CALL_WINDOW = 120
@@ -73,7 +74,7 @@ class CtiEvent:
             )
         if not self.call_id or len(self.call_id) > 100:
             raise ValidationError(_("callId is required (at most 100 characters)."))
-        if self.direction not in Direction.values:
+        if self.direction not in _DIRECTIONS:
             raise ValidationError(_("direction must be “in” or “out”."))
 
 
@@ -98,7 +99,7 @@ def integration_authenticate(*, token: str) -> CtiIntegration | None:
             found = pk
     if found is None:
         return None
-    return CtiIntegration.from_db(connection.alias, ["id", "token_digest"], [found, digest])
+    return CtiIntegration.from_db(cursor.db.alias, ["id", "token_digest"], [found, digest])
 
 
 @transaction.atomic
@@ -248,7 +249,7 @@ def _alerts_add(cursor, call: Call, event: CtiEvent, lookups: _Lookups) -> None:
     users = list(dict.fromkeys(users))
     if users:
         # A panel that exists already is left as it is (one_alert_each).
-        created_at = connection.ops.adapt_datetimefield_value(timezone.now())
+        created_at = cursor.db.ops.adapt_datetimefield_value(timezone.now())
         cursor.execute(
             "INSERT INTO telephony_callalert (call_id, user_id, created_at) VALUES "
             + ", ".join(["(%s, %s, %s)"] * len(users)) + " ON CONFLICT DO NOTHING",
@@ -288,10 +289,12 @@ def cti_event_record(*, integration: CtiIntegration, event: CtiEvent,
     event.validate()
     lookups = _Lookups()
     lookups.prefetch(event)  # before the write lock (see _Lookups)
+    # This thread's connection, looked up once: `connection` finds it anew on each use.
+    db = connections[DEFAULT_DB_ALIAS]
     started = time.perf_counter()
-    with _write_turn(), transaction.atomic():
+    with _write_turn(db), transaction.atomic(), db.cursor() as cursor:
         locked = time.perf_counter()
-        answer = _event_store(integration=integration, event=event, lookups=lookups)
+        answer = _event_store(cursor, integration=integration, event=event, lookups=lookups)
     if timing is not None:
         timing["match"] = lookups.match_seconds
         timing["lock"] = locked - started
@@ -303,7 +306,7 @@ _turn_files: dict[str, int] = {}
 
 
 @contextmanager
-def _write_turn():
+def _write_turn(db):
     """On SQLite, the webhook's writers take turns on a lock of the operating system
     (a thread lock, then flock on a file beside the database, for the other processes).
 
@@ -312,14 +315,14 @@ def _write_turn():
     those sleeps, not the work, held events back (p95 60 ms, p99 180 ms for a lock held
     half a millisecond). A writer waiting here wakes as soon as the one before is done.
     """
-    if connection.vendor != "sqlite":
+    if db.vendor != "sqlite":
         yield
         return
     with _turns:
-        if connection.is_in_memory_db():  # one process: the thread lock is enough
+        if db.is_in_memory_db():  # one process: the thread lock is enough
             yield
             return
-        path = f"{connection.settings_dict['NAME']}-webhook.lock"
+        path = f"{db.settings_dict['NAME']}-webhook.lock"
         if path not in _turn_files:
             _turn_files[path] = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
         fcntl.flock(_turn_files[path], fcntl.LOCK_EX)
@@ -335,12 +338,14 @@ _CALL_READ = {"id", "direction", "number_raw", "number_e164", "our_number", "que
 _CALL_DERIVED = ("direction", "state", "number_raw", "number_e164", "our_number", "queue",
                  "agent_id", "customer_id", "contact_id", "match_count", "blocked",
                  "started_at", "answered_at", "ended_at", "cause")
+_CALL_UPDATE = ("UPDATE telephony_call SET " + ", ".join(f"{name} = %s" for name in _CALL_DERIVED)
+                + " WHERE id = %s")
 
 
-def _db_values(instance, attnames) -> list:
+def _db_values(cursor, instance, attnames) -> list:
     """The instance's values as the database takes them. (Only datetimes need adapting
     here; the fields' own get_db_prep_save took a tenth of the event's CPU.)"""
-    adapt = connection.ops.adapt_datetimefield_value
+    adapt = cursor.db.ops.adapt_datetimefield_value
     return [adapt(value) if isinstance(value, datetime) else value
             for value in (getattr(instance, name) for name in attnames)]
 
@@ -352,7 +357,7 @@ def _call_locked(cursor, *, integration: CtiIntegration, event: CtiEvent,
     columns = [f.attname for f in Call._meta.concrete_fields if f.attname in _CALL_READ]
     select = (f"SELECT {', '.join(columns)} FROM telephony_call"
               " WHERE integration_id = %s AND call_id = %s")
-    if connection.features.has_select_for_update:
+    if cursor.db.features.has_select_for_update:
         select += " FOR UPDATE"
     key = [integration.pk, event.call_id]
     cursor.execute(select, key)
@@ -366,14 +371,14 @@ def _call_locked(cursor, *, integration: CtiIntegration, event: CtiEvent,
         cursor.execute(
             f"INSERT INTO telephony_call ({', '.join(names)})"
             f" VALUES ({', '.join(['%s'] * len(names))}) ON CONFLICT DO NOTHING RETURNING id",
-            _db_values(call, names))
+            _db_values(cursor, call, names))
         inserted = cursor.fetchone()
         if inserted:
             call.pk = inserted[0]
             return call, True
         cursor.execute(select, key)
         row = cursor.fetchone()
-    return Call.from_db(connection.alias, columns, row), False
+    return Call.from_db(cursor.db.alias, columns, row), False
 
 
 def _events_read(cursor, call: Call) -> list[CallEvent]:
@@ -383,7 +388,7 @@ def _events_read(cursor, call: Call) -> list[CallEvent]:
         [call.pk])
     return [
         CallEvent(call_id=call.pk, event=name,
-                  payload=payload.from_db_value(data, None, connection),
+                  payload=payload.from_db_value(data, None, cursor.db),
                   received_at=_datetime_from_db(at))
         for name, data, at in cursor.fetchall()
     ]
@@ -394,7 +399,8 @@ def _datetime_from_db(value: datetime) -> datetime:
     return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
-def _event_store(*, integration: CtiIntegration, event: CtiEvent, lookups: _Lookups) -> dict:
+def _event_store(cursor, *, integration: CtiIntegration, event: CtiEvent,
+                 lookups: _Lookups) -> dict:
     received_at = event.occurred_at or timezone.now()
     payload = {
         "event": event.event, "from": event.from_number, "to": event.to_number,
@@ -402,28 +408,25 @@ def _event_store(*, integration: CtiIntegration, event: CtiEvent, lookups: _Look
         "queue": event.queue, "cause": event.cause, "answeringNumber": event.answering_number,
     }
     _click_to_call_adopt(integration=integration, event=event, lookups=lookups)
-    with connection.cursor() as cursor:
-        call, created = _call_locked(cursor, integration=integration, event=event,
-                                     received_at=received_at)
-        # The call is locked (or new, with no events yet): its events are read once, for
-        # the repeat check and for _derive (one_event_each stays the guard).
-        events = [] if created else _events_read(cursor, call)
-        if all(stored.event != event.event for stored in events):
-            stored = CallEvent(call_id=call.pk, event=event.event, payload=payload,
-                               received_at=received_at)
-            cursor.execute(
-                "INSERT INTO telephony_callevent (call_id, event, payload, received_at)"
-                " VALUES (%s, %s, %s, %s)",
-                [call.pk, event.event, connection.ops.adapt_json_value(payload, None),
-                 connection.ops.adapt_datetimefield_value(received_at)])
-            events.append(stored)
-            _derive(call, events, event.event, lookups)
-            cursor.execute(
-                "UPDATE telephony_call SET " + ", ".join(f"{name} = %s" for name in _CALL_DERIVED)
-                + " WHERE id = %s", [*_db_values(call, _CALL_DERIVED), call.pk])
-            _alerts_add(cursor, call, event, lookups)
-            if call.state == CallState.ENDED and call.number_e164:
-                _missed_calls_called_back(cursor, call)
+    call, created = _call_locked(cursor, integration=integration, event=event,
+                                 received_at=received_at)
+    # The call is locked (or new, with no events yet): its events are read once, for
+    # the repeat check and for _derive (one_event_each stays the guard).
+    events = [] if created else _events_read(cursor, call)
+    if all(stored.event != event.event for stored in events):
+        stored = CallEvent(call_id=call.pk, event=event.event, payload=payload,
+                           received_at=received_at)
+        cursor.execute(
+            "INSERT INTO telephony_callevent (call_id, event, payload, received_at)"
+            " VALUES (%s, %s, %s, %s)",
+            [call.pk, event.event, cursor.db.ops.adapt_json_value(payload, None),
+             *_db_values(cursor, stored, ("received_at",))])
+        events.append(stored)
+        _derive(call, events, event.event, lookups)
+        cursor.execute(_CALL_UPDATE, [*_db_values(cursor, call, _CALL_DERIVED), call.pk])
+        _alerts_add(cursor, call, event, lookups)
+        if call.state == CallState.ENDED and call.number_e164:
+            _missed_calls_called_back(cursor, call)
     if call.blocked and event.event == "newCall":
         return {"action": "reject", "reason": "busy"}
     return {}
@@ -433,9 +436,9 @@ def _missed_calls_called_back(cursor, call: Call) -> None:
     """Talking to the customer, whoever dialled, settles their earlier missed calls."""
     cursor.execute(
         "UPDATE telephony_call SET callback_done_at = %s WHERE number_e164 = %s"
-        " AND direction = %s AND state = %s AND callback_done_at IS NULL AND started_at < %s",
-        _db_values(call, ("ended_at", "number_e164"))
-        + [Direction.INBOUND.value, CallState.MISSED.value, *_db_values(call, ("started_at",))])
+        f" AND direction = '{Direction.INBOUND.value}' AND state = '{CallState.MISSED.value}'"
+        " AND callback_done_at IS NULL AND started_at < %s",
+        _db_values(cursor, call, ("ended_at", "number_e164", "started_at")))
 
 
 @transaction.atomic
