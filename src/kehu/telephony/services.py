@@ -173,7 +173,45 @@ class _Lookups:
             self.agents_named(event.users)
 
 
-def _derive(call: Call, events: list[CallEvent], event: str, lookups: _Lookups) -> None:
+@dataclass
+class _CallRow:
+    """The columns of a call the webhook reads and derives. (Building a Call instance
+    costs more than the rest of the Python an event runs inside the write lock.)"""
+
+    id: int | None
+    direction: str
+    number_raw: str = ""
+    number_e164: str = ""
+    our_number: str = ""
+    queue: str = ""
+    agent_id: int | None = None
+    customer_id: int | None = None
+    contact_id: int | None = None
+    match_count: int = 0
+    blocked: bool = False
+    state: str = CallState.RINGING
+    started_at: datetime | None = None
+    answered_at: datetime | None = None
+    ended_at: datetime | None = None
+    cause: str = ""
+
+
+# Read in this order into a _CallRow (its first fields).
+_CALL_READ = ("id", "direction", "number_raw", "number_e164", "our_number", "queue",
+              "agent_id", "customer_id", "contact_id", "match_count", "blocked")
+_CALL_DERIVED = ("direction", "state", "number_raw", "number_e164", "our_number", "queue",
+                 "agent_id", "customer_id", "contact_id", "match_count", "blocked",
+                 "started_at", "answered_at", "ended_at", "cause")
+
+
+@dataclass(frozen=True)
+class _Event:
+    event: str
+    payload: dict
+    received_at: datetime
+
+
+def _derive(call: _CallRow, events: list[_Event], event: str, lookups: _Lookups) -> None:
     """The call's fields from its events so far, `event` the one that just arrived.
 
     The agent comes from the answer, or from an outbound call's newCall while it has
@@ -217,7 +255,7 @@ def _derive(call: Call, events: list[CallEvent], event: str, lookups: _Lookups) 
     call.blocked = bool(e164) and lookups.blocked(e164)
 
 
-def _match_apply(call: Call, matches: list[tuple[int, int | None]]) -> None:
+def _match_apply(call: Call | _CallRow, matches: list[tuple[int, int | None]]) -> None:
     """One customer matched: the call is theirs (and the contact's, if only one)."""
     customers = {customer_id for customer_id, _contact_id in matches}
     call.match_count = len(customers)
@@ -225,7 +263,7 @@ def _match_apply(call: Call, matches: list[tuple[int, int | None]]) -> None:
     call.contact_id = matches[0][1] if len(matches) == 1 else None
 
 
-def _alerts_add(cursor, call: Call, event: CtiEvent, lookups: _Lookups) -> None:
+def _alerts_add(cursor, call: _CallRow, event: CtiEvent, lookups: _Lookups) -> None:
     """Makes sure everyone the call rang for, and whoever answered it, has a panel.
 
     Whether a panel is open is derived from the call at read time
@@ -253,12 +291,14 @@ def _alerts_add(cursor, call: Call, event: CtiEvent, lookups: _Lookups) -> None:
         cursor.execute(
             "INSERT INTO telephony_callalert (call_id, user_id, created_at) VALUES "
             + ", ".join(["(%s, %s, %s)"] * len(users)) + " ON CONFLICT DO NOTHING",
-            [value for user_id in users for value in (call.pk, user_id, created_at)])
+            [value for user_id in users for value in (call.id, user_id, created_at)])
 
 
-def _click_to_call_adopt(*, integration: CtiIntegration, event: CtiEvent,
+def _click_to_call_adopt(cursor, *, integration: CtiIntegration, event: CtiEvent,
                          lookups: _Lookups) -> None:
-    """Gives a call logged from a tel: link the PBX's id, so one call is one row."""
+    """Gives a call logged from a tel: link the PBX's id, so one call is one row: the
+    newest dialled by one of the event's agents to its number in the last two minutes,
+    unless the PBX's call is in the log already."""
     if event.event != "newCall" or event.direction != Direction.OUTBOUND:
         return
     parsed = lookups.phone(event.to_number)
@@ -266,17 +306,19 @@ def _click_to_call_adopt(*, integration: CtiIntegration, event: CtiEvent,
     if not parsed or not agents:
         return
     since = timezone.now() - timedelta(seconds=CLICK_TO_CALL_WINDOW)
-    pending = (
-        Call.objects.select_for_update()
-        .filter(integration=None, state=CallState.DIALLED, number_e164=parsed.e164,
-                agent__in=agents, started_at__gte=since)
-        .order_by("-started_at")
-        .first()
-    )
-    if pending and not Call.objects.filter(integration=integration,
-                                           call_id=event.call_id).exists():
-        pending.integration, pending.call_id = integration, event.call_id
-        pending.save(update_fields=["integration", "call_id"])
+    # integration_id IS NULL twice: on PostgreSQL a concurrent adoption of the same
+    # dialled call makes this one wait, and then find it taken.
+    cursor.execute(
+        "UPDATE telephony_call SET integration_id = %s, call_id = %s"
+        " WHERE integration_id IS NULL AND id = ("
+        "  SELECT id FROM telephony_call WHERE integration_id IS NULL AND state = %s"
+        "  AND number_e164 = %s AND agent_id IN ({}) AND started_at >= %s"
+        "  ORDER BY started_at DESC LIMIT 1)"
+        " AND NOT EXISTS ("
+        "  SELECT 1 FROM telephony_call WHERE integration_id = %s AND call_id = %s)".format(
+            ", ".join(["%s"] * len(agents))),
+        [integration.pk, event.call_id, CallState.DIALLED.value, parsed.e164, *agents,
+         cursor.db.ops.adapt_datetimefield_value(since), integration.pk, event.call_id])
 
 
 def cti_event_record(*, integration: CtiIntegration, event: CtiEvent,
@@ -294,6 +336,7 @@ def cti_event_record(*, integration: CtiIntegration, event: CtiEvent,
     started = time.perf_counter()
     with _write_turn(db), transaction.atomic(), db.cursor() as cursor:
         locked = time.perf_counter()
+        _click_to_call_adopt(cursor, integration=integration, event=event, lookups=lookups)
         answer = _event_store(cursor, integration=integration, event=event, lookups=lookups)
     if timing is not None:
         timing["match"] = lookups.match_seconds
@@ -332,64 +375,78 @@ def _write_turn(db):
             fcntl.flock(_turn_files[path], fcntl.LOCK_UN)
 
 
-# What _derive reads of a stored call besides its events, and the fields it writes.
-_CALL_READ = {"id", "direction", "number_raw", "number_e164", "our_number", "queue",
-              "agent_id", "customer_id", "contact_id", "match_count", "blocked"}
-_CALL_DERIVED = ("direction", "state", "number_raw", "number_e164", "our_number", "queue",
-                 "agent_id", "customer_id", "contact_id", "match_count", "blocked",
-                 "started_at", "answered_at", "ended_at", "cause")
-_CALL_UPDATE = ("UPDATE telephony_call SET " + ", ".join(f"{name} = %s" for name in _CALL_DERIVED)
-                + " WHERE id = %s")
-
-
-def _db_values(cursor, instance, attnames) -> list:
-    """The instance's values as the database takes them. (Only datetimes need adapting
-    here; the fields' own get_db_prep_save took a tenth of the event's CPU.)"""
+def _event_store(cursor, *, integration: CtiIntegration, event: CtiEvent,
+                 lookups: _Lookups) -> dict:
+    """The event stored and the call derived again, in the caller's transaction."""
     adapt = cursor.db.ops.adapt_datetimefield_value
-    return [adapt(value) if isinstance(value, datetime) else value
-            for value in (getattr(instance, name) for name in attnames)]
-
-
-def _call_locked(cursor, *, integration: CtiIntegration, event: CtiEvent,
-                 received_at: datetime) -> tuple[Call, bool]:
-    """The event's call, locked (on PostgreSQL; on SQLite the transaction holds the
-    database's write lock), and whether it was created for this event."""
-    columns = [f.attname for f in Call._meta.concrete_fields if f.attname in _CALL_READ]
-    select = (f"SELECT {', '.join(columns)} FROM telephony_call"
+    received_at = event.occurred_at or timezone.now()
+    select = (f"SELECT {', '.join(_CALL_READ)} FROM telephony_call"
               " WHERE integration_id = %s AND call_id = %s")
     if cursor.db.features.has_select_for_update:
-        select += " FOR UPDATE"
-    key = [integration.pk, event.call_id]
-    cursor.execute(select, key)
+        select += " FOR UPDATE"  # on SQLite the transaction holds the write lock
+    cursor.execute(select, [integration.pk, event.call_id])
     row = cursor.fetchone()
-    if row is None:
-        call = Call(integration_id=integration.pk, call_id=event.call_id,
-                    direction=event.direction, started_at=received_at)
-        names = [f.attname for f in Call._meta.concrete_fields if not f.primary_key]
-        # On PostgreSQL another transaction inserting the same call makes this insert
-        # wait for it to end and then insert nothing: the call is read as it left it.
+    call = _CallRow(*row) if row else _CallRow(id=None, direction=event.direction)
+    # Its events are read once, for the repeat check and for _derive (one_event_each
+    # stays the guard).
+    events = _events_read(cursor, call) if row else []
+    if any(stored.event == event.event for stored in events):
+        return _answer(call, event)
+    payload = {
+        "event": event.event, "from": event.from_number, "to": event.to_number,
+        "direction": event.direction, "callId": event.call_id, "user": list(event.users),
+        "queue": event.queue, "cause": event.cause, "answeringNumber": event.answering_number,
+    }
+    events.append(_Event(event.event, payload, received_at))
+    _derive(call, events, event.event, lookups)
+    values = [adapt(v) if isinstance(v, datetime) else v
+              for v in (getattr(call, name) for name in _CALL_DERIVED)]
+    if row:
         cursor.execute(
-            f"INSERT INTO telephony_call ({', '.join(names)})"
-            f" VALUES ({', '.join(['%s'] * len(names))}) ON CONFLICT DO NOTHING RETURNING id",
-            _db_values(cursor, call, names))
+            f"UPDATE telephony_call SET {', '.join(f'{n} = %s' for n in _CALL_DERIVED)}"
+            " WHERE id = %s", [*values, call.id])
+    else:
+        cursor.execute(
+            f"INSERT INTO telephony_call (integration_id, call_id, {', '.join(_CALL_DERIVED)})"
+            f" VALUES ({', '.join(['%s'] * (2 + len(_CALL_DERIVED)))})"
+            " ON CONFLICT DO NOTHING RETURNING id",
+            [integration.pk, event.call_id, *values])
         inserted = cursor.fetchone()
-        if inserted:
-            call.pk = inserted[0]
-            return call, True
-        cursor.execute(select, key)
-        row = cursor.fetchone()
-    return Call.from_db(cursor.db.alias, columns, row), False
+        if inserted is None:
+            # PostgreSQL: another transaction stored this call's first event meanwhile,
+            # and this insert waited for it to end. Now the call is found.
+            return _event_store(cursor, integration=integration, event=event,
+                                lookups=lookups)
+        call.id = inserted[0]
+    cursor.execute(
+        "INSERT INTO telephony_callevent (call_id, event, payload, received_at)"
+        " VALUES (%s, %s, %s, %s)",
+        [call.id, event.event, cursor.db.ops.adapt_json_value(payload, None),
+         adapt(received_at)])
+    _alerts_add(cursor, call, event, lookups)
+    if call.state == CallState.ENDED and call.number_e164:
+        # Talking to the customer, whoever dialled, settles their earlier missed calls.
+        cursor.execute(
+            "UPDATE telephony_call SET callback_done_at = %s WHERE number_e164 = %s"
+            f" AND direction = '{Direction.INBOUND.value}' AND state = '{CallState.MISSED.value}'"
+            " AND callback_done_at IS NULL AND started_at < %s",
+            [adapt(call.ended_at), call.number_e164, adapt(call.started_at)])
+    return _answer(call, event)
 
 
-def _events_read(cursor, call: Call) -> list[CallEvent]:
+def _answer(call: _CallRow, event: CtiEvent) -> dict:
+    if call.blocked and event.event == "newCall":
+        return {"action": "reject", "reason": "busy"}
+    return {}
+
+
+def _events_read(cursor, call: _CallRow) -> list[_Event]:
     payload = CallEvent._meta.get_field("payload")
     cursor.execute(
         "SELECT event, payload, received_at FROM telephony_callevent WHERE call_id = %s",
-        [call.pk])
+        [call.id])
     return [
-        CallEvent(call_id=call.pk, event=name,
-                  payload=payload.from_db_value(data, None, cursor.db),
-                  received_at=_datetime_from_db(at))
+        _Event(name, payload.from_db_value(data, None, cursor.db), _datetime_from_db(at))
         for name, data, at in cursor.fetchall()
     ]
 
@@ -397,48 +454,6 @@ def _events_read(cursor, call: Call) -> list[CallEvent]:
 def _datetime_from_db(value: datetime) -> datetime:
     """PostgreSQL returns aware datetimes, SQLite (through Django's converter) naive UTC."""
     return value if value.tzinfo else value.replace(tzinfo=UTC)
-
-
-def _event_store(cursor, *, integration: CtiIntegration, event: CtiEvent,
-                 lookups: _Lookups) -> dict:
-    received_at = event.occurred_at or timezone.now()
-    payload = {
-        "event": event.event, "from": event.from_number, "to": event.to_number,
-        "direction": event.direction, "callId": event.call_id, "user": list(event.users),
-        "queue": event.queue, "cause": event.cause, "answeringNumber": event.answering_number,
-    }
-    _click_to_call_adopt(integration=integration, event=event, lookups=lookups)
-    call, created = _call_locked(cursor, integration=integration, event=event,
-                                 received_at=received_at)
-    # The call is locked (or new, with no events yet): its events are read once, for
-    # the repeat check and for _derive (one_event_each stays the guard).
-    events = [] if created else _events_read(cursor, call)
-    if all(stored.event != event.event for stored in events):
-        stored = CallEvent(call_id=call.pk, event=event.event, payload=payload,
-                           received_at=received_at)
-        cursor.execute(
-            "INSERT INTO telephony_callevent (call_id, event, payload, received_at)"
-            " VALUES (%s, %s, %s, %s)",
-            [call.pk, event.event, cursor.db.ops.adapt_json_value(payload, None),
-             *_db_values(cursor, stored, ("received_at",))])
-        events.append(stored)
-        _derive(call, events, event.event, lookups)
-        cursor.execute(_CALL_UPDATE, [*_db_values(cursor, call, _CALL_DERIVED), call.pk])
-        _alerts_add(cursor, call, event, lookups)
-        if call.state == CallState.ENDED and call.number_e164:
-            _missed_calls_called_back(cursor, call)
-    if call.blocked and event.event == "newCall":
-        return {"action": "reject", "reason": "busy"}
-    return {}
-
-
-def _missed_calls_called_back(cursor, call: Call) -> None:
-    """Talking to the customer, whoever dialled, settles their earlier missed calls."""
-    cursor.execute(
-        "UPDATE telephony_call SET callback_done_at = %s WHERE number_e164 = %s"
-        f" AND direction = '{Direction.INBOUND.value}' AND state = '{CallState.MISSED.value}'"
-        " AND callback_done_at IS NULL AND started_at < %s",
-        _db_values(cursor, call, ("ended_at", "number_e164", "started_at")))
 
 
 @transaction.atomic
