@@ -175,11 +175,13 @@ class _Lookups:
 
 @dataclass
 class _CallRow:
-    """The columns of a call the webhook reads and derives. (Building a Call instance
-    costs more than the rest of the Python an event runs inside the write lock.)"""
+    """A call's id and the columns the webhook derives, in _CALL_DERIVED's order.
+    (Building a Call instance costs more than the rest of the Python an event runs
+    inside the write lock.)"""
 
     id: int | None
     direction: str
+    state: str = CallState.RINGING
     number_raw: str = ""
     number_e164: str = ""
     our_number: str = ""
@@ -189,19 +191,16 @@ class _CallRow:
     contact_id: int | None = None
     match_count: int = 0
     blocked: bool = False
-    state: str = CallState.RINGING
     started_at: datetime | None = None
     answered_at: datetime | None = None
     ended_at: datetime | None = None
     cause: str = ""
 
 
-# Read in this order into a _CallRow (its first fields).
-_CALL_READ = ("id", "direction", "number_raw", "number_e164", "our_number", "queue",
-              "agent_id", "customer_id", "contact_id", "match_count", "blocked")
 _CALL_DERIVED = ("direction", "state", "number_raw", "number_e164", "our_number", "queue",
                  "agent_id", "customer_id", "contact_id", "match_count", "blocked",
                  "started_at", "answered_at", "ended_at", "cause")
+_CALL_TIMES = ("started_at", "answered_at", "ended_at")
 
 
 @dataclass(frozen=True)
@@ -380,13 +379,17 @@ def _event_store(cursor, *, integration: CtiIntegration, event: CtiEvent,
     """The event stored and the call derived again, in the caller's transaction."""
     adapt = cursor.db.ops.adapt_datetimefield_value
     received_at = event.occurred_at or timezone.now()
-    select = (f"SELECT {', '.join(_CALL_READ)} FROM telephony_call"
+    select = (f"SELECT id, {', '.join(_CALL_DERIVED)} FROM telephony_call"
               " WHERE integration_id = %s AND call_id = %s")
     if cursor.db.features.has_select_for_update:
         select += " FOR UPDATE"  # on SQLite the transaction holds the write lock
     cursor.execute(select, [integration.pk, event.call_id])
     row = cursor.fetchone()
     call = _CallRow(*row) if row else _CallRow(id=None, direction=event.direction)
+    for name in _CALL_TIMES:
+        if getattr(call, name):
+            setattr(call, name, _datetime_from_db(getattr(call, name)))
+    before = [getattr(call, name) for name in _CALL_DERIVED]
     # Its events are read once, for the repeat check and for _derive (one_event_each
     # stays the guard).
     events = _events_read(cursor, call) if row else []
@@ -399,12 +402,18 @@ def _event_store(cursor, *, integration: CtiIntegration, event: CtiEvent,
     }
     events.append(_Event(event.event, payload, received_at))
     _derive(call, events, event.event, lookups)
-    values = [adapt(v) if isinstance(v, datetime) else v
-              for v in (getattr(call, name) for name in _CALL_DERIVED)]
+    after = [getattr(call, name) for name in _CALL_DERIVED]
+    values = [adapt(v) if isinstance(v, datetime) else v for v in after]
     if row:
-        cursor.execute(
-            f"UPDATE telephony_call SET {', '.join(f'{n} = %s' for n in _CALL_DERIVED)}"
-            " WHERE id = %s", [*values, call.id])
+        # Only the columns that changed: SQLite rewrites the index entries of every
+        # column set, and each page written goes to the WAL and later to the database.
+        changed = [i for i, (old, new) in enumerate(zip(before, after, strict=True))
+                   if old != new]
+        if changed:
+            cursor.execute(
+                "UPDATE telephony_call SET "
+                + ", ".join(f"{_CALL_DERIVED[i]} = %s" for i in changed) + " WHERE id = %s",
+                [*(values[i] for i in changed), call.id])
     else:
         cursor.execute(
             f"INSERT INTO telephony_call (integration_id, call_id, {', '.join(_CALL_DERIVED)})"
