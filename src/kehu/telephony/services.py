@@ -201,6 +201,7 @@ _CALL_DERIVED = ("direction", "state", "number_raw", "number_e164", "our_number"
                  "agent_id", "customer_id", "contact_id", "match_count", "blocked",
                  "started_at", "answered_at", "ended_at", "cause")
 _CALL_TIMES = ("started_at", "answered_at", "ended_at")
+_STATE, _AGENT = _CALL_DERIVED.index("state"), _CALL_DERIVED.index("agent_id")
 
 
 @dataclass(frozen=True)
@@ -262,14 +263,16 @@ def _match_apply(call: Call | _CallRow, matches: list[tuple[int, int | None]]) -
     call.contact_id = matches[0][1] if len(matches) == 1 else None
 
 
-def _alerts_add(cursor, call: _CallRow, event: CtiEvent, lookups: _Lookups) -> None:
+def _alerts_add(cursor, call: _CallRow, event: CtiEvent, lookups: _Lookups, *,
+                agent_before: int | None, state_before: str) -> None:
     """Makes sure everyone the call rang for, and whoever answered it, has a panel.
 
     Whether a panel is open is derived from the call at read time
     (selectors.alerts_open): ringing calls for all of them, answered calls for the
     agent who took them, missed calls for nobody. So events in any order leave the
     same panels, and only the agent's own "close" is stored (dismissed_at). The agents
-    the call rang for get theirs when the newCall arrives, whichever event came first.
+    the call rang for get theirs when the newCall arrives, whichever event came first;
+    the agent who took the call, when it became theirs.
     """
     if call.blocked:
         return
@@ -281,7 +284,9 @@ def _alerts_add(cursor, call: _CallRow, event: CtiEvent, lookups: _Lookups) -> N
             # No agent named: the call rings the whole agent group. (Agents named but
             # unknown to kehu ring nobody here: the call is not ringing for the others.)
             users = agent_ids_all()
-    if call.agent_id and call.state in (CallState.ANSWERED, CallState.ENDED):
+    taken = (CallState.ANSWERED, CallState.ENDED)
+    if call.agent_id and call.state in taken and (
+            call.agent_id != agent_before or state_before not in taken):
         users = [*users, call.agent_id]
     users = list(dict.fromkeys(users))
     if users:
@@ -432,7 +437,8 @@ def _event_store(cursor, *, integration: CtiIntegration, event: CtiEvent,
         " VALUES (%s, %s, %s, %s)",
         [call.id, event.event, cursor.db.ops.adapt_json_value(payload, None),
          adapt(received_at)])
-    _alerts_add(cursor, call, event, lookups)
+    _alerts_add(cursor, call, event, lookups, agent_before=before[_AGENT],
+                state_before=before[_STATE])
     if call.state == CallState.ENDED and call.number_e164:
         # Talking to the customer, whoever dialled, settles their earlier missed calls.
         cursor.execute(
