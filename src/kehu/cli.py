@@ -47,9 +47,10 @@ class Format(str, Enum):
 
 # gunicorn's worker processes and threads per process. benchmarks/telephony.py --sweep
 # compares setups on the CTI webhook (500 events/s on two cores) and starts gunicorn with
-# this same command.
+# this same command: on two cores 2 x 2 took the most events for the least CPU per
+# event; more threads per process wait on each other for Python's GIL and the write lock.
 SERVE_WORKERS = 2
-SERVE_THREADS = 4
+SERVE_THREADS = 2
 
 
 def gunicorn_command(*, host: str, port: int, workers: int, threads: int = SERVE_THREADS,
