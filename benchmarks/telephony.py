@@ -18,8 +18,8 @@ load happens once; --rebuild starts it again. Each run empties the call tables f
    newCall/answer/hangup events: known numbers written in other formats than stored,
    organisation contacts, unknown and withheld numbers, missed and outbound calls. The
    server-side figures come from the webhook's `Server-Timing` header: `match` is the
-   normalisation, index lookup and blocked-number check, `cti` the whole event handling
-   including the wait for SQLite's write lock.
+   normalisation, index lookup and blocked-number check, `lock` the wait for SQLite's
+   write lock, `cti` the whole event handling.
 2. Panel: Chromium (/usr/bin/chromium, never downloaded) logged in as an agent; a newCall
    for a known number is posted, and the time until `.call-panel .caller-name` shows the
    expected salutation is taken, over --browser-calls calls.
@@ -53,6 +53,8 @@ sys.path.insert(0, str(ROOT / "src"))
 
 import generate  # noqa: E402  (benchmarks/generate.py)
 
+from kehu.cli import SERVE_THREADS, SERVE_WORKERS, gunicorn_command  # noqa: E402
+
 MATCH_P99_TARGET_MS = 10.0
 RATE_TARGET = 500.0  # events/s
 PANEL_P95_TARGET_S = 1.0
@@ -74,8 +76,18 @@ def parse_args() -> argparse.Namespace:
     )
     parser.add_argument("--seed", type=int, default=20240601)
     parser.add_argument("--rebuild", action="store_true", help="load the database again")
-    parser.add_argument("--workers", type=int, default=2, help="gunicorn worker processes")
-    parser.add_argument("--threads", type=int, default=2, help="threads per worker")
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=SERVE_WORKERS,
+        help=f"gunicorn worker processes (default {SERVE_WORKERS}, as `kehu serve`)",
+    )
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=SERVE_THREADS,
+        help=f"threads per worker (default {SERVE_THREADS}, as `kehu serve`)",
+    )
     parser.add_argument(
         "--connections",
         type=int,
@@ -140,7 +152,7 @@ def build(args, directory: Path) -> dict:
     archive.owners_create()
     path = archive.csv_file(args.customers, args.seed)
     print(f"importing {args.customers:,} customers with kehu.customers.transfer.import_file …")
-    report, seconds, _calls = archive.kehu_import(path)
+    report, seconds, *_rest = archive.kehu_import(path)
     print(f"  {report.created:,} created in {seconds:.1f} s")
     if not report.created:
         raise SystemExit("the import wrote nothing")
@@ -408,7 +420,8 @@ def free_port() -> int:
 
 
 class Server:
-    """gunicorn as `kehu serve` starts it, with the benchmark's data directory."""
+    """gunicorn as `kehu serve` starts it (its very command), with the benchmark's data
+    directory."""
 
     def __init__(self, directory: Path, *, workers: int, threads: int, port: int):
         self.port = port or free_port()
@@ -421,22 +434,9 @@ class Server:
         }
         env.pop("KEHU_DATABASE_URL", None)
         env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
-        self.command = [
-            str(ROOT / ".venv" / "bin" / "gunicorn"),
-            "kehu.config.wsgi:application",
-            "--bind",
-            f"127.0.0.1:{self.port}",
-            "--workers",
-            str(workers),
-            "--threads",
-            str(threads),
-            "--worker-class",
-            "gthread",
-            "--timeout",
-            "300",
-            "--access-logfile",
-            "-",
-        ]
+        self.command = gunicorn_command(
+            host="127.0.0.1", port=self.port, workers=workers, threads=threads
+        )
         self.process = subprocess.Popen(
             self.command,
             cwd=ROOT,
@@ -525,9 +525,10 @@ function response(status, headers, body)
   local timing = headers["Server-Timing"] or headers["server-timing"] or ""
   local match = timing:match("match;dur=([%%d%%.]+)") or "-"
   local cti = timing:match("cti;dur=([%%d%%.]+)") or "-"
+  local lock = timing:match("lock;dur=([%%d%%.]+)") or "-"
   local reject = body:find("reject", 1, true) and "r" or "-"
   table.insert(results, kinds[pending] .. " " .. status .. " " .. match .. " " .. cti .. " "
-               .. reject)
+               .. reject .. " " .. lock)
 end
 
 function done(summary, latency, requests)
@@ -608,7 +609,7 @@ def wrk_run(
         if line.startswith("# wrapped"):
             wrapped += int(float(line.split()[-1]))
             continue
-        kind, status, match, cti, reject = line.split()
+        kind, status, match, cti, reject, lock = line.split()
         results.append(
             (
                 kind,
@@ -616,6 +617,7 @@ def wrk_run(
                 None if match == "-" else float(match),
                 None if cti == "-" else float(cti),
                 reject == "r",
+                None if lock == "-" else float(lock),
             )
         )
     return {"summary": summary, "results": results, "wrapped": wrapped}
@@ -687,6 +689,7 @@ def load_benchmark(args, server: Server, known: list[dict], token: str) -> dict:
             f"  newCall {kind}",
             [r[2] for r in results if r[2] is not None and r[0] == f"{kind}:newCall"],
         )
+    print_line("server write lock wait", [r[5] for r in results if r[5] is not None])
     print_line("server event total", totals)
     print_line(
         "  newCall total", [r[3] for r in results if r[3] is not None and r[0].endswith("newCall")]
@@ -737,7 +740,7 @@ def correctness(plan: list[dict], results: list) -> None:
 
 def sweep(args, directory: Path, known: list[dict], token: str) -> None:
     print("\nworkers x threads (each run: --duration seconds, same events):")
-    for workers, threads in ((1, 4), (2, 1), (2, 2), (2, 4), (4, 1)):
+    for workers, threads in ((1, 4), (2, 1), (2, 2), (2, 4), (3, 1), (3, 2), (4, 1)):
         calls_clear()
         with Server(directory, workers=workers, threads=threads, port=args.port) as server:
             print(f"\n{workers} workers x {threads} threads:")

@@ -45,11 +45,32 @@ class Format(str, Enum):
     xlsx = "xlsx"
 
 
+# gunicorn's worker processes and threads per process. benchmarks/telephony.py --sweep
+# compares setups on the CTI webhook (500 events/s on two cores) and starts gunicorn with
+# this same command: on two cores 2 x 2 took the most events for the least CPU per
+# event; more threads per process wait on each other for Python's GIL and the write lock.
+SERVE_WORKERS = 2
+SERVE_THREADS = 2
+
+
+def gunicorn_command(*, host: str, port: int, workers: int, threads: int = SERVE_THREADS,
+                     access_log: bool = False) -> list[str]:
+    """How `kehu serve` starts gunicorn. The access log is off unless asked for: a line
+    per request cost the webhook a tenth of its CPU, and a proxy in front logs anyway."""
+    command = [
+        str(Path(sys.executable).parent / "gunicorn"), "kehu.config.wsgi:application",
+        "--bind", f"{host}:{port}", "--workers", str(workers), "--threads", str(threads),
+        "--worker-class", "gthread", "--timeout", "300",
+    ]
+    return command + ["--access-logfile", "-"] if access_log else command
+
+
 @app.command()
 def serve(
     host: str = typer.Option("127.0.0.1", help="Address to listen on."),
     port: int = typer.Option(8000, help="Port to listen on."),
-    workers: int = typer.Option(2, help="Web server processes."),
+    workers: int = typer.Option(SERVE_WORKERS, help="Web server processes."),
+    access_log: bool = typer.Option(False, help="Log every request to standard output."),
     demo_customers: int = typer.Option(
         300, help="Demo customers to create when the database is empty (0: none)."
     ),
@@ -75,11 +96,8 @@ def serve(
 
     bin_dir = Path(sys.executable).parent
     worker = subprocess.Popen([str(bin_dir / "django-admin"), "run_huey", "--quiet"])
-    server = subprocess.Popen([
-        str(bin_dir / "gunicorn"), "kehu.config.wsgi:application",
-        "--bind", f"{host}:{port}", "--workers", str(workers), "--threads", "4",
-        "--worker-class", "gthread", "--timeout", "300", "--access-logfile", "-",
-    ])
+    server = subprocess.Popen(gunicorn_command(host=host, port=port, workers=workers,
+                                               access_log=access_log))
 
     def stop(*_args) -> None:
         for process in (server, worker):

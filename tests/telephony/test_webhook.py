@@ -5,6 +5,8 @@ import itertools
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from kehu.telephony import services
 from kehu.telephony.models import Call, CallAlert, CallEvent, CallState, CtiIntegration
@@ -551,3 +553,92 @@ def test_json_may_name_the_agent_by_a_numeric_extension(webhook, cti_token, zhan
         )
         assert response.status_code == 200, response.content
         assert CallAlert.objects.get().user == agent2
+
+
+# ---------------------------------------------------------------- what an event costs
+
+
+def _statements(webhook, token, **fields) -> list[str]:
+    """The SQL one event runs (the test's own savepoints left out: in production the
+    event's transaction is BEGIN IMMEDIATE … COMMIT)."""
+    with CaptureQueriesContext(connection) as captured:
+        response = post_event(webhook, token, callId="q1", **INBOUND, **fields)
+    assert response.status_code == 200, response.content
+    return [q["sql"] for q in captured if "SAVEPOINT" not in q["sql"]]
+
+
+def test_each_event_runs_a_few_statements_and_writes_only_what_changed(
+    webhook, cti_token, zhang, agent, agent2
+):
+    # token; blocked?; who has the number; the agents named; the call; insert the
+    # call, the event, the two panels.
+    new_call = _statements(webhook, cti_token, event="newCall", user=["agent", "agent2"])
+    assert len(new_call) == 8, new_call
+    # token; blocked?; the agent; the call; its events; update, insert the event, the
+    # answering agent's panel (there already: nothing written).
+    answer = _statements(webhook, cti_token, event="answer", user="agent", answeringNumber="801")
+    assert len(answer) == 8, answer
+    assert any(sql.startswith("UPDATE telephony_call SET state = ") and "number_e164" not in sql
+               for sql in answer), answer  # the changed columns only
+    # token; blocked?; the call; its events; update, insert the event; settle missed calls.
+    hangup = _statements(webhook, cti_token, event="hangup", cause="normalClearing")
+    assert len(hangup) == 7, hangup
+    assert not [sql for sql in hangup if "telephony_callalert" in sql]
+    # A repeat reads and writes nothing more than it needs to recognise itself.
+    again = _statements(webhook, cti_token, event="hangup", cause="normalClearing")
+    assert len(again) == 4, again
+    assert not [sql for sql in again if sql.startswith(("INSERT", "UPDATE"))]
+    call = Call.objects.get()
+    assert (call.state, call.agent, call.customer) == (CallState.ENDED, agent, zhang)
+    assert alerts_snapshot(call) == {"agent": True, "agent2": False}
+
+
+# ---------------------------------------------------------------- the shortcut past middleware
+
+
+def test_the_webhook_sets_no_cookie_and_needs_no_session(webhook, cti_token, zhang, agent):
+    response = post_event(webhook, cti_token, event="newCall", callId="c1", **INBOUND)
+    assert response.status_code == 200
+    assert not response.cookies
+    assert response["Content-Length"] == str(len(response.content))
+    assert "match;dur=" in response["Server-Timing"]
+
+
+def test_a_host_not_allowed_is_refused_before_anything_is_written(cti_token, zhang, agent):
+    from django.test import Client
+
+    response = post_event(Client(HTTP_HOST="evil.example"), cti_token, event="newCall",
+                          callId="h1", **INBOUND)
+    assert response.status_code == 400
+    assert nothing_written()
+
+
+def test_other_paths_under_cti_are_not_the_webhook(webhook, cti_token):
+    response = webhook.post(f"/cti/{cti_token}/extra", {"event": "newCall", "callId": "p1"})
+    assert response.status_code == 404
+    assert webhook.post("/cti/", {"event": "newCall", "callId": "p1"}).status_code == 404
+    assert nothing_written()
+
+
+def test_errors_are_in_the_language_the_pbx_asks_for(cti_token):
+    from django.test import Client
+
+    client = Client(HTTP_ACCEPT_LANGUAGE="en")
+    response = post_event(client, cti_token, event="ring", callId="l1")
+    assert response.status_code == 400
+    assert "Unknown event" in response.json()["error"]
+    chinese = post_event(Client(HTTP_ACCEPT_LANGUAGE="zh-hans"), cti_token, event="ring",
+                         callId="l1")
+    assert "Unknown event" not in chinese.json()["error"]
+
+
+def test_a_number_is_read_in_the_region_configured_at_the_time(webhook, cti_token, agent,
+                                                                 settings):
+    """The remembered parses are per region: the same text reads differently in GB."""
+    post_event(webhook, cti_token, event="newCall", callId="r1", from_="020 7946 0018",
+               direction="in")
+    settings.KEHU_PHONE_REGION = "GB"
+    post_event(webhook, cti_token, event="newCall", callId="r2", from_="020 7946 0018",
+               direction="in")
+    numbers = dict(Call.objects.values_list("call_id", "number_e164"))
+    assert numbers == {"r1": "+862079460018", "r2": "+442079460018"}

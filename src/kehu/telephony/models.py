@@ -54,8 +54,10 @@ class CallState(models.TextChoices):
 class Call(models.Model):
     """One call; its fields are derived from the events received for it (see services)."""
 
+    # Every index is written on each event, so none twice: unique_call_id leads with
+    # integration, the (customer, started_at) index with customer.
     integration = models.ForeignKey(CtiIntegration, on_delete=models.PROTECT, null=True,
-                                    blank=True, related_name="calls")
+                                    blank=True, related_name="calls", db_index=False)
     call_id = models.CharField(max_length=100)
     direction = models.CharField(_("direction"), max_length=3, choices=Direction.choices,
                                  default=Direction.INBOUND)
@@ -70,7 +72,7 @@ class Call(models.Model):
                               blank=True, related_name="+", verbose_name=_("agent"))
     customer = models.ForeignKey("customers.Customer", on_delete=models.SET_NULL, null=True,
                                  blank=True, related_name="calls",
-                                 verbose_name=_("customer"))
+                                 verbose_name=_("customer"), db_index=False)
     contact = models.ForeignKey("customers.Contact", on_delete=models.SET_NULL, null=True,
                                 blank=True, related_name="+")
     match_count = models.PositiveSmallIntegerField(default=0)
@@ -109,7 +111,8 @@ class Call(models.Model):
 class CallEvent(models.Model):
     """Each event once: a repeated event is recognised and changes nothing."""
 
-    call = models.ForeignKey(Call, on_delete=models.CASCADE, related_name="events")
+    call = models.ForeignKey(Call, on_delete=models.CASCADE, related_name="events",
+                             db_index=False)  # one_event_each leads with it
     event = models.CharField(max_length=20)
     payload = models.JSONField(default=dict)
     received_at = models.DateTimeField()
@@ -121,9 +124,11 @@ class CallEvent(models.Model):
 class CallAlert(models.Model):
     """The call panel shown to one agent: written by the webhook, read by the agent's page."""
 
-    call = models.ForeignKey(Call, on_delete=models.CASCADE, related_name="alerts")
+    # one_alert_each leads with call, the (user, dismissed_at, -id) index with user.
+    call = models.ForeignKey(Call, on_delete=models.CASCADE, related_name="alerts",
+                             db_index=False)
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
-                             related_name="+")
+                             related_name="+", db_index=False)
     created_at = models.DateTimeField(auto_now_add=True)
     dismissed_at = models.DateTimeField(null=True, blank=True)
 

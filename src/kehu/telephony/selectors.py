@@ -3,12 +3,14 @@
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from django.db import connection
 from django.db.models import F, Max, Q, QuerySet
 from django.utils import timezone
 
 from kehu.customers.models import Contact, Customer, Note, Phone
 from kehu.customers.selectors import customer_live
 from kehu.telephony.models import Call, CallAlert, CallState, Direction
+from kehu.users.roles import Role
 
 
 @dataclass(frozen=True)
@@ -21,16 +23,50 @@ class CallerMatch:
 def caller_match_ids(*, e164: str) -> list[tuple[int, int | None]]:
     """(customer id, contact id) of every phone with this number, as caller_matches finds
     them (a merged customer followed to the one it went into) without loading the rows:
-    what the webhook stores on the call, in one index probe."""
+    what the webhook stores on the call, in one index probe (written SQL: see
+    services.integration_authenticate's note on the webhook's budget)."""
     found: dict[tuple[int, int | None], None] = {}
-    rows = Phone.objects.filter(e164=e164).values_list(
-        "customer_id", "customer__merged_into_id", "contact_id")
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT p.customer_id, c.merged_into_id, p.contact_id FROM customers_phone p"
+            " JOIN customers_customer c ON c.id = p.customer_id WHERE p.e164 = %s"
+            " ORDER BY p.id", [e164])
+        rows = cursor.fetchall()
     for customer_id, merged_into_id, contact_id in rows:
         while merged_into_id:
             customer_id, merged_into_id = Customer.objects.values_list(
                 "pk", "merged_into_id").get(pk=merged_into_id)
         found.setdefault((customer_id, contact_id), None)
     return list(found)
+
+
+def number_blocked(*, e164: str) -> bool:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1 FROM telephony_blockednumber WHERE e164 = %s", [e164])
+        return cursor.fetchone() is not None
+
+
+def agent_ids_named(*, names: tuple[str, ...]) -> list[int]:
+    """Active users the telephony system names, by username (as written or in lower case)
+    or by extension, in the order they joined."""
+    if not names:
+        return []
+    usernames = list(dict.fromkeys([*names, *(n.lower() for n in names)]))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT id FROM users_user WHERE is_active = %s AND (username IN ({}) OR"
+            " extension IN ({})) ORDER BY id".format(
+                ", ".join(["%s"] * len(usernames)), ", ".join(["%s"] * len(names))),
+            [True, *usernames, *names])
+        return [pk for (pk,) in cursor.fetchall()]
+
+
+def agent_ids_all() -> list[int]:
+    """Every active agent: whom a call naming nobody rings."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT id FROM users_user WHERE is_active = %s AND role = %s",
+                       [True, Role.AGENT.value])
+        return [pk for (pk,) in cursor.fetchall()]
 
 
 def caller_matches(*, e164: str) -> list[CallerMatch]:

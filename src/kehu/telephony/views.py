@@ -73,8 +73,9 @@ def _event_from_request(request) -> services.CtiEvent:
 def cti_webhook(request, token: str):
     """Zammad-compatible generic CTI endpoint: POST /cti/<token> with form or JSON fields.
 
-    The answer's Server-Timing header tells how long the caller match ("match") and
-    the whole event ("cti", including the wait for the database) took, in milliseconds.
+    The answer's Server-Timing header tells how long the caller match ("match"), the
+    wait for the database's write lock ("lock") and the whole event ("cti") took, in
+    milliseconds.
     """
     started = time.perf_counter()
     integration = services.integration_authenticate(token=token)
