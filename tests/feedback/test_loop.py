@@ -191,4 +191,4 @@ def test_sms_invitations_go_through_the_configured_sender(supervisor, customer, 
         invitation = services.invitation_send(survey=survey, customer=customer, occasion="s", now=NOW, language="zh-hans")
     assert invitation.channel == "sms" and invitation.address == "+8613800138000"
     line = (tmp_path / "sms.log").read_text()
-    assert "+8613800138000" in line and "/s/" in line and "李女士" in line and "问卷" in line
+    assert "+8613800138000" in line and "/s/" in line and "李女士" in line and "服务做得如何" in line
