@@ -18,10 +18,16 @@ SCREENSHOT = "/tmp/kehu-survey.png"
 
 def test_a_customer_answers_servqual_on_a_phone_in_chinese(browser, live_server, agent, supervisor):
     customer = customer_services.customer_create(
-        actor=agent, kind="individual", name="李娜", salutation="李女士", owner=agent,
+        actor=agent,
+        kind="individual",
+        name="李娜",
+        salutation="李女士",
+        owner=agent,
         emails=["li.na@example.com"],
     )
-    survey = services.survey_create(actor=supervisor, name="服务质量调查", kind=Survey.Kind.SERVQUAL)
+    survey = services.survey_create(
+        actor=supervisor, name="服务质量调查", kind=Survey.Kind.SERVQUAL
+    )
     with TestCase.captureOnCommitCallbacks(execute=True):
         services.invitation_send(survey=survey, customer=customer, occasion="t", language="zh-hans")
     path = re.search(r"/s/[A-Za-z0-9_-]+", mail.outbox[-1].body).group(0)

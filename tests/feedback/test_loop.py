@@ -32,9 +32,7 @@ def _resolved_case(customer, owner, *, at):
 def test_detractor_opens_a_recovery_case_for_the_owner_end_to_end(
     supervisor, agent, manager, customer
 ):
-    survey = make_survey(
-        supervisor, Survey.Kind.NPS, trigger=Survey.Trigger.AFTER_RESOLVED, delay=24
-    )
+    make_survey(supervisor, Survey.Kind.NPS, trigger=Survey.Trigger.AFTER_RESOLVED, delay=24)
     case = _resolved_case(customer, agent, at=NOW - timedelta(hours=30))
     assert _run_jobs(NOW) == 1
     message = mail.outbox[-1]
@@ -90,7 +88,11 @@ def test_jobs_are_idempotent_and_cover_every_trigger(supervisor, agent, manager,
     )
     vip.tags.add(Tag.objects.get_or_create(name="大客户")[0])
     lost = customer_services.customer_create(
-        actor=agent, kind="individual", name="王五", status="lost", lost_reason="price",
+        actor=agent,
+        kind="individual",
+        name="王五",
+        status="lost",
+        lost_reason="price",
         phones=["139 0000 1111"],
     )
     _resolved_case(customer, agent, at=NOW - timedelta(hours=30))
@@ -117,9 +119,13 @@ def test_throttle_across_surveys(supervisor, customer, settings):
     first = make_survey(supervisor, Survey.Kind.CSAT)
     second = make_survey(supervisor, Survey.Kind.NPS)
     invite(first, customer)
-    again = services.invitation_send(survey=second, customer=customer, occasion="x", now=NOW + timedelta(days=29))
+    again = services.invitation_send(
+        survey=second, customer=customer, occasion="x", now=NOW + timedelta(days=29)
+    )
     assert again.status == "throttled" and again.token_hash is None
-    later = services.invitation_send(survey=second, customer=customer, occasion="y", now=NOW + timedelta(days=31))
+    later = services.invitation_send(
+        survey=second, customer=customer, occasion="y", now=NOW + timedelta(days=31)
+    )
     assert later.status == "sent"
 
 
@@ -170,7 +176,11 @@ def test_the_database_refuses_a_second_response(supervisor, customer):
     first = services.response_submit(token=token, score=4, now=NOW)
     with pytest.raises(IntegrityError), transaction.atomic():
         Response.objects.create(
-            invitation=invitation, survey=survey, customer=customer, kind="csat", score=2,
+            invitation=invitation,
+            survey=survey,
+            customer=customer,
+            kind="csat",
+            score=2,
             submitted_at=NOW,
         )
     assert Response.objects.get() == first
@@ -188,7 +198,11 @@ def test_sms_invitations_go_through_the_configured_sender(supervisor, customer, 
     settings.DATA_DIR = tmp_path
     survey = make_survey(supervisor, Survey.Kind.CSAT, channel="sms")
     with TestCase.captureOnCommitCallbacks(execute=True):
-        invitation = services.invitation_send(survey=survey, customer=customer, occasion="s", now=NOW, language="zh-hans")
+        invitation = services.invitation_send(
+            survey=survey, customer=customer, occasion="s", now=NOW, language="zh-hans"
+        )
     assert invitation.channel == "sms" and invitation.address == "+8613800138000"
     line = (tmp_path / "sms.log").read_text()
-    assert "+8613800138000" in line and "/s/" in line and "李女士" in line and "服务做得如何" in line
+    assert (
+        "+8613800138000" in line and "/s/" in line and "李女士" in line and "服务做得如何" in line
+    )

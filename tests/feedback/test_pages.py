@@ -10,7 +10,7 @@ from django.urls import reverse
 from kehu.feedback import services
 from kehu.feedback.models import Invitation, Response, ServqualItem, Survey
 from tests.conftest import bearer, logged_in
-from tests.feedback.conftest import NOW, invite, make_survey
+from tests.feedback.conftest import invite, make_survey
 
 MANAGE = ["surveys", "servqual_items"]
 
@@ -30,7 +30,9 @@ def _pages(survey):
     }
 
 
-def test_pages_refuse_the_wrong_roles_and_anonymous(agent, manager, supervisor, analyst, admin_user, survey):
+def test_pages_refuse_the_wrong_roles_and_anonymous(
+    agent, manager, supervisor, analyst, admin_user, survey
+):
     pages = _pages(survey)
     for name, url in pages.items():
         anonymous = Client().get(url)
@@ -88,8 +90,10 @@ def test_api_creates_sends_and_reports(
     assert sent.status_code == 200 and sent.json()["sent"] == 1
     assert len(mailoutbox) == 1 and "李女士" in mailoutbox[0].body
     out_of_range = Client().post(
-        "/api/surveys", data=json.dumps({"name": "x", "kind": "nope"}),
-        content_type="application/json", **headers,
+        "/api/surveys",
+        data=json.dumps({"name": "x", "kind": "nope"}),
+        content_type="application/json",
+        **headers,
     )
     assert out_of_range.status_code == 422
     results = Client().get("/api/feedback/results", **headers).json()
@@ -108,8 +112,16 @@ def test_supervisor_creates_a_survey_sends_to_a_tag_and_sees_results(
     client = logged_in(supervisor)
     created = client.post(
         reverse("feedback:surveys"),
-        {"name": "大客户关系调查", "kind": "servqual", "trigger": "manual", "delay": 24,
-         "channel": "email", "question": "", "expires_days": 14, "is_active": "on"},
+        {
+            "name": "大客户关系调查",
+            "kind": "servqual",
+            "trigger": "manual",
+            "delay": 24,
+            "channel": "email",
+            "question": "",
+            "expires_days": 14,
+            "is_active": "on",
+        },
     )
     assert created.status_code == 302
     survey = Survey.objects.get(name="大客户关系调查")
@@ -123,8 +135,13 @@ def test_supervisor_creates_a_survey_sends_to_a_tag_and_sees_results(
     item = ServqualItem.objects.first()
     edited = client.post(
         reverse("feedback:servqual_items"),
-        {"pk": item.pk, "dimension": item.dimension, "text_en": "Has up-to-date equipment.",
-         "text_zh": "设备先进。", "is_active": "on"},
+        {
+            "pk": item.pk,
+            "dimension": item.dimension,
+            "text_en": "Has up-to-date equipment.",
+            "text_zh": "设备先进。",
+            "is_active": "on",
+        },
     )
     assert edited.status_code == 302
     item.refresh_from_db()
@@ -149,7 +166,9 @@ def test_results_page_and_csv_and_customer_card(supervisor, analyst, customer, a
     assert reverse("service:case", args=[recovery.pk]) in card.content.decode()
 
 
-def test_results_page_makes_a_fixed_number_of_queries(supervisor, customer, analyst, settings, django_assert_max_num_queries):
+def test_results_page_makes_a_fixed_number_of_queries(
+    supervisor, customer, analyst, settings, django_assert_max_num_queries
+):
     settings.KEHU_SURVEY_THROTTLE_DAYS = 0
     survey = make_survey(supervisor, Survey.Kind.NPS)
     client = logged_in(analyst)

@@ -15,7 +15,8 @@ api = NinjaAPI(
     title="kehu API",
     version="1",
     description="Customers, contacts, calls and caller lookup, service cases, promises and "
-    "follow-ups, surveys and satisfaction results. Authenticate with `Authorization: Bearer <token>` "
+    "follow-ups, surveys and satisfaction results. "
+    "Authenticate with `Authorization: Bearer <token>` "
     "(create tokens under Account → API tokens) or a signed-in session.",
     auth=[TokenAuth(), django_auth],
     docs_decorator=login_required,

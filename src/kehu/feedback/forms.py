@@ -73,7 +73,10 @@ class AnswerForm(forms.Form):
                 )
             else:
                 field = forms.CharField(
-                    label=question.text, max_length=TEXT_MAX, required=False, widget=forms.Textarea(attrs={"rows": 3})
+                    label=question.text,
+                    max_length=TEXT_MAX,
+                    required=False,
+                    widget=forms.Textarea(attrs={"rows": 3}),
                 )
             self.fields[f"q{question.pk}"] = field
         self.fields["comment"] = forms.CharField(
@@ -108,7 +111,16 @@ class AnswerForm(forms.Form):
 class SurveyForm(forms.ModelForm):
     class Meta:
         model = Survey
-        fields = ["name", "kind", "trigger", "delay", "channel", "question", "expires_days", "is_active"]
+        fields = [
+            "name",
+            "kind",
+            "trigger",
+            "delay",
+            "channel",
+            "question",
+            "expires_days",
+            "is_active",
+        ]
 
 
 class SurveyEditForm(forms.ModelForm):
@@ -131,7 +143,9 @@ class ServqualItemForm(forms.ModelForm):
 
 class SendForm(forms.Form):
     customer_number = forms.CharField(
-        label=_("Customer number"), max_length=20, required=False,
+        label=_("Customer number"),
+        max_length=20,
+        required=False,
         help_text=_("One customer, or leave blank and give a tag."),
     )
     tag = forms.CharField(label=_("Every customer with the tag"), max_length=50, required=False)

@@ -72,9 +72,7 @@ class Survey(models.Model):
     channel = models.CharField(
         _("sent by"), max_length=5, choices=Channel.choices, default=Channel.EMAIL
     )
-    question = models.CharField(
-        _("question (blank: the standard one)"), max_length=300, blank=True
-    )
+    question = models.CharField(_("question (blank: the standard one)"), max_length=300, blank=True)
     expires_days = models.PositiveSmallIntegerField(_("link valid for (days)"), default=14)
     is_active = models.BooleanField(_("active"), default=True)
     created_by = models.ForeignKey(
@@ -176,7 +174,9 @@ class Invitation(models.Model):
                 fields=["survey", "customer", "occasion"], name="feedback_one_per_occasion"
             ),
         ]
-        indexes = [models.Index(fields=["customer", "status", "created_at"], name="feedback_inv_throttle")]
+        indexes = [
+            models.Index(fields=["customer", "status", "created_at"], name="feedback_inv_throttle")
+        ]
 
     def __str__(self) -> str:
         return f"{self.survey} → {self.customer_id} ({self.occasion})"
@@ -185,9 +185,7 @@ class Invitation(models.Model):
 class Response(models.Model):
     """An answered invitation: one at most per invitation (the database says so)."""
 
-    invitation = models.OneToOneField(
-        Invitation, on_delete=models.CASCADE, related_name="response"
-    )
+    invitation = models.OneToOneField(Invitation, on_delete=models.CASCADE, related_name="response")
     survey = models.ForeignKey(Survey, on_delete=models.PROTECT, related_name="responses")
     customer = models.ForeignKey(
         "customers.Customer", on_delete=models.CASCADE, related_name="survey_responses"
@@ -232,11 +230,15 @@ class ServqualAnswer(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["response", "item"], name="feedback_one_per_item"),
             models.CheckConstraint(
-                condition=Q(expectation__gte=1, expectation__lte=7, perception__gte=1,
-                            perception__lte=7),
+                condition=Q(
+                    expectation__gte=1, expectation__lte=7, perception__gte=1, perception__lte=7
+                ),
                 name="feedback_servqual_scale",
             ),
         ]
+
+    def __str__(self) -> str:
+        return f"{self.item_id}: {self.expectation}/{self.perception}"
 
 
 class QuestionAnswer(models.Model):
@@ -251,3 +253,6 @@ class QuestionAnswer(models.Model):
                 fields=["response", "question"], name="feedback_one_per_question"
             ),
         ]
+
+    def __str__(self) -> str:
+        return f"{self.question_id}: {self.value if self.value is not None else self.text}"

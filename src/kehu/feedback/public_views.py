@@ -45,7 +45,9 @@ def answer(request, token: str):
     try:
         invitation = services.invitation_for_token(token=token)
     except services.InvitationUnusable as error:
-        thanked = error.reason == "answered" and request.session.get(SESSION_KEY) == services.token_hash(token)
+        thanked = error.reason == "answered" and request.session.get(
+            SESSION_KEY
+        ) == services.token_hash(token)
         template = "thanks" if thanked else error.reason
         language = request.GET.get("lang", "")
         with translation.override(
@@ -71,7 +73,9 @@ def answer(request, token: str):
             try:
                 services.response_submit(token=token, **form.service_kwargs())
             except services.InvitationUnusable as error:
-                return render(request, f"feedback/public/{error.reason}.html", status=STATUS[error.reason])
+                return render(
+                    request, f"feedback/public/{error.reason}.html", status=STATUS[error.reason]
+                )
             except ValidationError as error:
                 apply_service_errors(form, error)
             else:
@@ -86,5 +90,5 @@ def answer(request, token: str):
                 "greeting": invitation.customer.salutation,
                 "language": language,
                 "other_language": "en" if language == "zh-hans" else "zh-hans",
-            }
+            },
         )

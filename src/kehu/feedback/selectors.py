@@ -127,7 +127,9 @@ def trend(rows: QuerySet[Response], *, by: str = "month") -> list[dict]:
     """The scores per month, agent (the case's owner), team or complaint category."""
     key = TREND_KEYS[by]
     if by == "month":
-        rows = rows.annotate(month=TruncMonth("submitted_at", tzinfo=timezone.get_current_timezone()))
+        rows = rows.annotate(
+            month=TruncMonth("submitted_at", tzinfo=timezone.get_current_timezone())
+        )
     grouped = rows.values(key).annotate(**_score_aggregates()).order_by(key)
     return [{"key": row[key], **_scores(row)} for row in grouped]
 
@@ -145,10 +147,7 @@ def servqual_items(rows: QuerySet[Response]) -> list[dict]:
             perception=Avg(Cast("perception", FloatField())),
         )
     }
-    return [
-        {**means[item.pk], "item": item}
-        for item in ServqualItem.objects.filter(pk__in=means)
-    ]
+    return [{**means[item.pk], "item": item} for item in ServqualItem.objects.filter(pk__in=means)]
 
 
 def servqual_dimensions(rows: QuerySet[Response]) -> list[dict]:
@@ -165,9 +164,7 @@ def servqual_dimensions(rows: QuerySet[Response]) -> list[dict]:
         )
     }
     return [
-        {"dimension": d, "label": d.label, **means[d.value]}
-        for d in Dimension
-        if d.value in means
+        {"dimension": d, "label": d.label, **means[d.value]} for d in Dimension if d.value in means
     ]
 
 
@@ -219,9 +216,11 @@ def verbatim_groups(rows: QuerySet[Response], *, limit: int = 500) -> dict[str, 
     """The latest comments, grouped by the keyword rules (kehu.feedback.verbatims)."""
     rules = verbatims.keywords()
     groups: dict[str, list[dict]] = defaultdict(list)
-    latest = rows.exclude(comment="").order_by("-submitted_at", "-pk").values(
-        "pk", "comment", "kind", "score", "submitted_at"
-    )[:limit]
+    latest = (
+        rows.exclude(comment="")
+        .order_by("-submitted_at", "-pk")
+        .values("pk", "comment", "kind", "score", "submitted_at")[:limit]
+    )
     for row in latest:
         classes = verbatims.verbatim_classes(row["comment"], rules)
         for group in classes:
@@ -232,6 +231,8 @@ def verbatim_groups(rows: QuerySet[Response], *, limit: int = 500) -> dict[str, 
 def customer_latest_scores(*, customer) -> dict[str, Response]:
     """The customer's latest answer of each kind, for the customer card: one query."""
     latest: dict[str, Response] = {}
-    for response in Response.objects.filter(customer=customer).order_by("-submitted_at", "-pk")[:30]:
+    for response in Response.objects.filter(customer=customer).order_by("-submitted_at", "-pk")[
+        :30
+    ]:
         latest.setdefault(response.kind, response)
     return latest

@@ -403,15 +403,19 @@ def response_submit(
     A detractor or an unacceptable SERVQUAL reading opens a service-recovery case."""
     now = _now(now)
     invitation = invitation_for_token(token=token, now=now)
-    invitation = Invitation.objects.select_for_update().select_related(
-        "survey", "customer__owner", "case"
-    ).get(pk=invitation.pk)
+    invitation = (
+        Invitation.objects.select_for_update()
+        .select_related("survey", "customer__owner", "case")
+        .get(pk=invitation.pk)
+    )
     if invitation.answered_at is not None:
         raise InvitationUnusable("answered")
     survey = invitation.survey
     comment = comment.strip()
     if len(comment) > TEXT_MAX:
-        raise ValidationError({"comment": _("Please keep it under %(n)s characters.") % {"n": TEXT_MAX}})
+        raise ValidationError(
+            {"comment": _("Please keep it under %(n)s characters.") % {"n": TEXT_MAX}}
+        )
     response = Response(
         invitation=invitation,
         survey=survey,
@@ -427,7 +431,11 @@ def response_submit(
         if exit_reason not in LostReason.values:
             raise ValidationError({"exit_reason": _("Choose a reason.")})
         response.exit_reason = exit_reason
-    items = list(ServqualItem.objects.filter(is_active=True)) if survey.kind == SurveyKind.SERVQUAL else []
+    items = (
+        list(ServqualItem.objects.filter(is_active=True))
+        if survey.kind == SurveyKind.SERVQUAL
+        else []
+    )
     pairs = servqual or {}
     if items:
         missing = [item.pk for item in items if item.pk not in pairs]
@@ -445,7 +453,11 @@ def response_submit(
     for question in questions:
         value = given.get(question.pk)
         if question.kind == Question.Kind.RATING:
-            rows.append(QuestionAnswer(question=question, value=_in_range(value, 1, 5, field=f"q{question.pk}")))
+            rows.append(
+                QuestionAnswer(
+                    question=question, value=_in_range(value, 1, 5, field=f"q{question.pk}")
+                )
+            )
         else:
             text = str(value or "").strip()[:TEXT_MAX]
             rows.append(QuestionAnswer(question=question, text=text))
@@ -455,7 +467,12 @@ def response_submit(
     except IntegrityError:
         raise InvitationUnusable("answered") from None
     ServqualAnswer.objects.bulk_create(
-        ServqualAnswer(response=response, item=item, expectation=pairs[item.pk][0], perception=pairs[item.pk][1])
+        ServqualAnswer(
+            response=response,
+            item=item,
+            expectation=pairs[item.pk][0],
+            perception=pairs[item.pk][1],
+        )
         for item in items
     )
     for row in rows:
@@ -496,7 +513,9 @@ def _recovery_open(response: Response, *, items, pairs, now: datetime):
             lines.append(_("Likelihood to recommend: %(score)s of 10.") % {"score": response.score})
         else:
             subject = _("Service recovery: service below expectation (SERVQUAL)")
-            lines.append(_("Mean gap, perception − expectation: %(gap).2f.") % {"gap": response.gap})
+            lines.append(
+                _("Mean gap, perception − expectation: %(gap).2f.") % {"gap": response.gap}
+            )
             worst = sorted(items, key=lambda i: pairs[i.pk][1] - pairs[i.pk][0])[:5]
             for item in worst:
                 expectation, perception = pairs[item.pk]

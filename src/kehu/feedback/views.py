@@ -161,16 +161,23 @@ def results(request):
     chart = {
         "months": [r["key"].strftime("%Y-%m") if r["key"] else "" for r in months],
         "nps": [round(r["nps"]["nps"], 1) if r["nps"]["n"] else None for r in months],
-        "csat": [round(r["csat_percent"], 1) if r["csat_percent"] is not None else None for r in months],
+        "csat": [
+            round(r["csat_percent"], 1) if r["csat_percent"] is not None else None for r in months
+        ],
         "dimensions": [str(d["label"]) for d in dimensions],
         "expectation": [round(d["expectation"], 2) for d in dimensions],
         "perception": [round(d["perception"], 2) for d in dimensions],
         "exit_labels": [str(e["label"]) for e in exits],
         "exit_actual": [round(100 * e["share"], 1) if e["share"] is not None else 0 for e in exits],
         "exit_expected": [round(100 * e["expected"], 1) for e in exits],
-        "labels": {"nps": "NPS", "csat": _("CSAT %"), "expectation": _("Expectation"),
-                   "perception": _("Perception"), "actual": _("Our exit answers %"),
-                   "expected": _("Seed 003 %")},
+        "labels": {
+            "nps": "NPS",
+            "csat": _("CSAT %"),
+            "expectation": _("Expectation"),
+            "perception": _("Perception"),
+            "actual": _("Our exit answers %"),
+            "expected": _("Seed 003 %"),
+        },
     }
     return render(
         request,
@@ -199,10 +206,24 @@ def _csv(rows) -> HttpResponse:
     response.write("\ufeff")  # so that Excel reads the Chinese as UTF-8
     writer = csv.writer(response)
     writer.writerow(
-        ["submitted_at", "survey", "kind", "customer_number", "case", "agent", "score",
-         "gap", "reading", "exit_reason", "comment", "recovery_case"]
+        [
+            "submitted_at",
+            "survey",
+            "kind",
+            "customer_number",
+            "case",
+            "agent",
+            "score",
+            "gap",
+            "reading",
+            "exit_reason",
+            "comment",
+            "recovery_case",
+        ]
     )
-    for r in rows.select_related("survey", "customer", "case__owner", "recovery_case").order_by("submitted_at", "pk"):
+    for r in rows.select_related("survey", "customer", "case__owner", "recovery_case").order_by(
+        "submitted_at", "pk"
+    ):
         writer.writerow(
             [
                 timezone.localtime(r.submitted_at).isoformat(),

@@ -6,154 +6,446 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('customers', '0005_note_outcome_note_reason_alter_note_body'),
-        ('service', '0005_seed_root_causes_and_limits'),
+        ("customers", "0005_note_outcome_note_reason_alter_note_body"),
+        ("service", "0005_seed_root_causes_and_limits"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='ServqualItem',
+            name="ServqualItem",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('dimension', models.CharField(choices=[('reliability', 'Reliability'), ('responsiveness', 'Responsiveness'), ('assurance', 'Assurance'), ('empathy', 'Empathy'), ('tangibles', 'Tangibles')], max_length=20, verbose_name='dimension')),
-                ('position', models.PositiveSmallIntegerField(default=100, verbose_name='position')),
-                ('text_en', models.CharField(max_length=300, verbose_name='statement in English')),
-                ('text_zh', models.CharField(max_length=300, verbose_name='statement in Chinese')),
-                ('is_active', models.BooleanField(default=True, verbose_name='in use')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "dimension",
+                    models.CharField(
+                        choices=[
+                            ("reliability", "Reliability"),
+                            ("responsiveness", "Responsiveness"),
+                            ("assurance", "Assurance"),
+                            ("empathy", "Empathy"),
+                            ("tangibles", "Tangibles"),
+                        ],
+                        max_length=20,
+                        verbose_name="dimension",
+                    ),
+                ),
+                (
+                    "position",
+                    models.PositiveSmallIntegerField(default=100, verbose_name="position"),
+                ),
+                ("text_en", models.CharField(max_length=300, verbose_name="statement in English")),
+                ("text_zh", models.CharField(max_length=300, verbose_name="statement in Chinese")),
+                ("is_active", models.BooleanField(default=True, verbose_name="in use")),
             ],
             options={
-                'verbose_name': 'SERVQUAL item',
-                'ordering': ['position', 'pk'],
+                "verbose_name": "SERVQUAL item",
+                "ordering": ["position", "pk"],
             },
         ),
         migrations.CreateModel(
-            name='Invitation',
+            name="Invitation",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('occasion', models.CharField(max_length=40)),
-                ('status', models.CharField(choices=[('sent', 'Sent'), ('throttled', 'Not sent: asked recently'), ('no_address', 'Not sent: no address')], default='sent', max_length=12)),
-                ('channel', models.CharField(choices=[('email', 'Email'), ('sms', 'SMS')], max_length=5)),
-                ('address', models.CharField(blank=True, max_length=254)),
-                ('language', models.CharField(default='zh-hans', max_length=10)),
-                ('token_hash', models.CharField(blank=True, max_length=64, null=True, unique=True)),
-                ('created_at', models.DateTimeField(db_index=True)),
-                ('expires_at', models.DateTimeField()),
-                ('answered_at', models.DateTimeField(blank=True, null=True)),
-                ('case', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='service.case')),
-                ('customer', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='survey_invitations', to='customers.customer')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("occasion", models.CharField(max_length=40)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("sent", "Sent"),
+                            ("throttled", "Not sent: asked recently"),
+                            ("no_address", "Not sent: no address"),
+                        ],
+                        default="sent",
+                        max_length=12,
+                    ),
+                ),
+                (
+                    "channel",
+                    models.CharField(choices=[("email", "Email"), ("sms", "SMS")], max_length=5),
+                ),
+                ("address", models.CharField(blank=True, max_length=254)),
+                ("language", models.CharField(default="zh-hans", max_length=10)),
+                ("token_hash", models.CharField(blank=True, max_length=64, null=True, unique=True)),
+                ("created_at", models.DateTimeField(db_index=True)),
+                ("expires_at", models.DateTimeField()),
+                ("answered_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "case",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to="service.case",
+                    ),
+                ),
+                (
+                    "customer",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="survey_invitations",
+                        to="customers.customer",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'survey invitation',
-                'ordering': ['-created_at', '-pk'],
+                "verbose_name": "survey invitation",
+                "ordering": ["-created_at", "-pk"],
             },
         ),
         migrations.CreateModel(
-            name='Survey',
+            name="Survey",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=100, verbose_name='name')),
-                ('kind', models.CharField(choices=[('csat', 'Satisfaction (CSAT, 1–5)'), ('nps', 'Net promoter score (NPS, 0–10)'), ('effort', 'Customer effort (1–7)'), ('servqual', 'SERVQUAL (expectation and perception)'), ('exit', 'Exit survey (why the customer left)'), ('custom', 'Custom questions')], max_length=10, verbose_name='kind')),
-                ('trigger', models.CharField(choices=[('manual', 'Sent by hand'), ('after_resolved', 'N hours after a case is resolved'), ('key_account_every', 'Key accounts, every N days'), ('lost_customer', 'When a customer is marked lost')], default='manual', max_length=20, verbose_name='when')),
-                ('delay', models.PositiveIntegerField(default=24, verbose_name='N (hours or days)')),
-                ('channel', models.CharField(choices=[('email', 'Email'), ('sms', 'SMS')], default='email', max_length=5, verbose_name='sent by')),
-                ('question', models.CharField(blank=True, max_length=300, verbose_name='question (blank: the standard one)')),
-                ('expires_days', models.PositiveSmallIntegerField(default=14, verbose_name='link valid for (days)')),
-                ('is_active', models.BooleanField(default=True, verbose_name='active')),
-                ('created_at', models.DateTimeField(verbose_name='created')),
-                ('created_by', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.CharField(max_length=100, verbose_name="name")),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("csat", "Satisfaction (CSAT, 1–5)"),
+                            ("nps", "Net promoter score (NPS, 0–10)"),
+                            ("effort", "Customer effort (1–7)"),
+                            ("servqual", "SERVQUAL (expectation and perception)"),
+                            ("exit", "Exit survey (why the customer left)"),
+                            ("custom", "Custom questions"),
+                        ],
+                        max_length=10,
+                        verbose_name="kind",
+                    ),
+                ),
+                (
+                    "trigger",
+                    models.CharField(
+                        choices=[
+                            ("manual", "Sent by hand"),
+                            ("after_resolved", "N hours after a case is resolved"),
+                            ("key_account_every", "Key accounts, every N days"),
+                            ("lost_customer", "When a customer is marked lost"),
+                        ],
+                        default="manual",
+                        max_length=20,
+                        verbose_name="when",
+                    ),
+                ),
+                (
+                    "delay",
+                    models.PositiveIntegerField(default=24, verbose_name="N (hours or days)"),
+                ),
+                (
+                    "channel",
+                    models.CharField(
+                        choices=[("email", "Email"), ("sms", "SMS")],
+                        default="email",
+                        max_length=5,
+                        verbose_name="sent by",
+                    ),
+                ),
+                (
+                    "question",
+                    models.CharField(
+                        blank=True,
+                        max_length=300,
+                        verbose_name="question (blank: the standard one)",
+                    ),
+                ),
+                (
+                    "expires_days",
+                    models.PositiveSmallIntegerField(
+                        default=14, verbose_name="link valid for (days)"
+                    ),
+                ),
+                ("is_active", models.BooleanField(default=True, verbose_name="active")),
+                ("created_at", models.DateTimeField(verbose_name="created")),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'survey',
-                'ordering': ['name', 'pk'],
+                "verbose_name": "survey",
+                "ordering": ["name", "pk"],
             },
         ),
         migrations.CreateModel(
-            name='Response',
+            name="Response",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('csat', 'Satisfaction (CSAT, 1–5)'), ('nps', 'Net promoter score (NPS, 0–10)'), ('effort', 'Customer effort (1–7)'), ('servqual', 'SERVQUAL (expectation and perception)'), ('exit', 'Exit survey (why the customer left)'), ('custom', 'Custom questions')], max_length=10)),
-                ('score', models.SmallIntegerField(blank=True, null=True)),
-                ('comment', models.TextField(blank=True)),
-                ('exit_reason', models.CharField(blank=True, choices=[('poor_service', 'Poor service'), ('product_quality', 'Product quality'), ('price', 'Price'), ('competitor', 'Ties with a competitor'), ('moved', 'Moved away'), ('other', 'Other')], max_length=30)),
-                ('gap', models.FloatField(blank=True, null=True)),
-                ('reading', models.CharField(blank=True, choices=[('surprise', 'Quality surprise (ES < PS)'), ('satisfactory', 'Satisfactory quality (ES = PS)'), ('unacceptable', 'Unacceptable quality (ES > PS)')], max_length=15)),
-                ('submitted_at', models.DateTimeField(db_index=True)),
-                ('case', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='service.case')),
-                ('customer', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='survey_responses', to='customers.customer')),
-                ('invitation', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='response', to='feedback.invitation')),
-                ('recovery_case', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='service.case')),
-                ('survey', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='responses', to='feedback.survey')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("csat", "Satisfaction (CSAT, 1–5)"),
+                            ("nps", "Net promoter score (NPS, 0–10)"),
+                            ("effort", "Customer effort (1–7)"),
+                            ("servqual", "SERVQUAL (expectation and perception)"),
+                            ("exit", "Exit survey (why the customer left)"),
+                            ("custom", "Custom questions"),
+                        ],
+                        max_length=10,
+                    ),
+                ),
+                ("score", models.SmallIntegerField(blank=True, null=True)),
+                ("comment", models.TextField(blank=True)),
+                (
+                    "exit_reason",
+                    models.CharField(
+                        blank=True,
+                        choices=[
+                            ("poor_service", "Poor service"),
+                            ("product_quality", "Product quality"),
+                            ("price", "Price"),
+                            ("competitor", "Ties with a competitor"),
+                            ("moved", "Moved away"),
+                            ("other", "Other"),
+                        ],
+                        max_length=30,
+                    ),
+                ),
+                ("gap", models.FloatField(blank=True, null=True)),
+                (
+                    "reading",
+                    models.CharField(
+                        blank=True,
+                        choices=[
+                            ("surprise", "Quality surprise (ES < PS)"),
+                            ("satisfactory", "Satisfactory quality (ES = PS)"),
+                            ("unacceptable", "Unacceptable quality (ES > PS)"),
+                        ],
+                        max_length=15,
+                    ),
+                ),
+                ("submitted_at", models.DateTimeField(db_index=True)),
+                (
+                    "case",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to="service.case",
+                    ),
+                ),
+                (
+                    "customer",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="survey_responses",
+                        to="customers.customer",
+                    ),
+                ),
+                (
+                    "invitation",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="response",
+                        to="feedback.invitation",
+                    ),
+                ),
+                (
+                    "recovery_case",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to="service.case",
+                    ),
+                ),
+                (
+                    "survey",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="responses",
+                        to="feedback.survey",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'survey response',
-                'ordering': ['-submitted_at', '-pk'],
+                "verbose_name": "survey response",
+                "ordering": ["-submitted_at", "-pk"],
             },
         ),
         migrations.CreateModel(
-            name='Question',
+            name="Question",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('position', models.PositiveSmallIntegerField(default=100, verbose_name='position')),
-                ('kind', models.CharField(choices=[('rating', 'Rating 1–5'), ('text', 'Free text')], max_length=10, verbose_name='kind')),
-                ('text_en', models.CharField(max_length=300, verbose_name='question in English')),
-                ('text_zh', models.CharField(max_length=300, verbose_name='question in Chinese')),
-                ('survey', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='questions', to='feedback.survey')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "position",
+                    models.PositiveSmallIntegerField(default=100, verbose_name="position"),
+                ),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[("rating", "Rating 1–5"), ("text", "Free text")],
+                        max_length=10,
+                        verbose_name="kind",
+                    ),
+                ),
+                ("text_en", models.CharField(max_length=300, verbose_name="question in English")),
+                ("text_zh", models.CharField(max_length=300, verbose_name="question in Chinese")),
+                (
+                    "survey",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="questions",
+                        to="feedback.survey",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'question',
-                'ordering': ['position', 'pk'],
+                "verbose_name": "question",
+                "ordering": ["position", "pk"],
             },
         ),
         migrations.AddField(
-            model_name='invitation',
-            name='survey',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='invitations', to='feedback.survey'),
+            model_name="invitation",
+            name="survey",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="invitations",
+                to="feedback.survey",
+            ),
         ),
         migrations.CreateModel(
-            name='QuestionAnswer',
+            name="QuestionAnswer",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('value', models.PositiveSmallIntegerField(blank=True, null=True)),
-                ('text', models.CharField(blank=True, max_length=2000)),
-                ('question', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='answers', to='feedback.question')),
-                ('response', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='answers', to='feedback.response')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("value", models.PositiveSmallIntegerField(blank=True, null=True)),
+                ("text", models.CharField(blank=True, max_length=2000)),
+                (
+                    "question",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="answers",
+                        to="feedback.question",
+                    ),
+                ),
+                (
+                    "response",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="answers",
+                        to="feedback.response",
+                    ),
+                ),
             ],
             options={
-                'constraints': [models.UniqueConstraint(fields=('response', 'question'), name='feedback_one_per_question')],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("response", "question"), name="feedback_one_per_question"
+                    )
+                ],
             },
         ),
         migrations.CreateModel(
-            name='ServqualAnswer',
+            name="ServqualAnswer",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('expectation', models.PositiveSmallIntegerField()),
-                ('perception', models.PositiveSmallIntegerField()),
-                ('response', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='servqual', to='feedback.response')),
-                ('item', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='answers', to='feedback.servqualitem')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("expectation", models.PositiveSmallIntegerField()),
+                ("perception", models.PositiveSmallIntegerField()),
+                (
+                    "response",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="servqual",
+                        to="feedback.response",
+                    ),
+                ),
+                (
+                    "item",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="answers",
+                        to="feedback.servqualitem",
+                    ),
+                ),
             ],
             options={
-                'constraints': [models.UniqueConstraint(fields=('response', 'item'), name='feedback_one_per_item'), models.CheckConstraint(condition=models.Q(('expectation__gte', 1), ('expectation__lte', 7), ('perception__gte', 1), ('perception__lte', 7)), name='feedback_servqual_scale')],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("response", "item"), name="feedback_one_per_item"
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(
+                            ("expectation__gte", 1),
+                            ("expectation__lte", 7),
+                            ("perception__gte", 1),
+                            ("perception__lte", 7),
+                        ),
+                        name="feedback_servqual_scale",
+                    ),
+                ],
             },
         ),
         migrations.AddIndex(
-            model_name='response',
-            index=models.Index(fields=['kind', 'submitted_at'], name='feedback_resp_kind'),
+            model_name="response",
+            index=models.Index(fields=["kind", "submitted_at"], name="feedback_resp_kind"),
         ),
         migrations.AddConstraint(
-            model_name='response',
-            constraint=models.CheckConstraint(condition=models.Q(('score__isnull', True), models.Q(('score__gte', 0), ('score__lte', 10)), _connector='OR'), name='feedback_score_in_range'),
+            model_name="response",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("score__isnull", True),
+                    models.Q(("score__gte", 0), ("score__lte", 10)),
+                    _connector="OR",
+                ),
+                name="feedback_score_in_range",
+            ),
         ),
         migrations.AddIndex(
-            model_name='invitation',
-            index=models.Index(fields=['customer', 'status', 'created_at'], name='feedback_inv_throttle'),
+            model_name="invitation",
+            index=models.Index(
+                fields=["customer", "status", "created_at"], name="feedback_inv_throttle"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='invitation',
-            constraint=models.UniqueConstraint(fields=('survey', 'customer', 'occasion'), name='feedback_one_per_occasion'),
+            model_name="invitation",
+            constraint=models.UniqueConstraint(
+                fields=("survey", "customer", "occasion"), name="feedback_one_per_occasion"
+            ),
         ),
     ]
