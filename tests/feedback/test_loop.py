@@ -206,3 +206,25 @@ def test_sms_invitations_go_through_the_configured_sender(supervisor, customer, 
     assert (
         "+8613800138000" in line and "/s/" in line and "李女士" in line and "服务做得如何" in line
     )
+
+
+def test_a_visit_is_followed_by_a_survey_n_hours_later(supervisor, agent, customer):
+    from kehu.promises.models import FollowUp, Visit
+
+    make_survey(supervisor, Survey.Kind.CSAT, trigger=Survey.Trigger.AFTER_VISIT, delay=4)
+    done = NOW - timedelta(hours=3)
+    follow_up = FollowUp.objects.create(
+        customer=customer,
+        kind="visit",
+        owner=agent,
+        due_at=done,
+        purpose="拜访",
+        status="done",
+        done_at=done,
+        created_at=done,
+    )
+    Visit.objects.create(follow_up=follow_up, stage=Visit.Stage.DONE)
+    assert _run_jobs(NOW) == 0  # three hours after: not yet
+    assert _run_jobs(NOW + timedelta(hours=1)) == 1
+    assert Invitation.objects.get().occasion == f"visit-{follow_up.pk}"
+    assert _run_jobs(NOW + timedelta(hours=2)) == 0

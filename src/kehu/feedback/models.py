@@ -57,6 +57,7 @@ class Survey(models.Model):
     class Trigger(models.TextChoices):
         MANUAL = "manual", _("Sent by hand")
         AFTER_RESOLVED = "after_resolved", _("N hours after a case is resolved")
+        AFTER_VISIT = "after_visit", _("N hours after a visit")
         KEY_ACCOUNT_EVERY = "key_account_every", _("Key accounts, every N days")
         LOST_CUSTOMER = "lost_customer", _("When a customer is marked lost")
 
@@ -67,7 +68,7 @@ class Survey(models.Model):
     trigger = models.CharField(
         _("when"), max_length=20, choices=Trigger.choices, default=Trigger.MANUAL
     )
-    # After-resolved: hours after resolution; key accounts: days between two surveys.
+    # After a case or a visit: hours after it; key accounts: days between two surveys.
     delay = models.PositiveIntegerField(_("N (hours or days)"), default=24)
     channel = models.CharField(
         _("sent by"), max_length=5, choices=Channel.choices, default=Channel.EMAIL

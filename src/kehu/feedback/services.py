@@ -39,7 +39,7 @@ PROMOTER_FROM = 9
 # Lost customers are sent the exit survey only when marked lost this recently, so that a
 # new exit survey does not write to everyone ever lost.
 LOST_WITHIN = timedelta(days=30)
-# Cases resolved longer ago than the delay plus this are not surveyed any more.
+# Cases resolved (visits made) longer ago than the delay plus this are not surveyed any more.
 RESOLVED_WITHIN = timedelta(days=14)
 
 
@@ -305,6 +305,17 @@ def _occasions(survey: Survey, *, now: datetime):
             customer__merged_into=None,
         ).select_related("customer")
         return [(case.customer, f"case-{case.pk}", case) for case in cases]
+    if survey.trigger == Survey.Trigger.AFTER_VISIT:
+        from kehu.promises.models import Visit
+
+        due = now - timedelta(hours=survey.delay)
+        visits = Visit.objects.filter(
+            stage=Visit.Stage.DONE,
+            follow_up__done_at__lte=due,
+            follow_up__done_at__gt=due - RESOLVED_WITHIN,
+            follow_up__customer__merged_into=None,
+        ).select_related("follow_up__customer", "follow_up__case")
+        return [(v.follow_up.customer, f"visit-{v.pk}", v.follow_up.case) for v in visits]
     if survey.trigger == Survey.Trigger.KEY_ACCOUNT_EVERY:
         period = int(now.timestamp() // timedelta(days=survey.delay).total_seconds())
         accounts = (
