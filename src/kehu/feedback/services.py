@@ -414,8 +414,9 @@ def response_submit(
     A detractor or an unacceptable SERVQUAL reading opens a service-recovery case."""
     now = _now(now)
     invitation = invitation_for_token(token=token, now=now)
+    # Locks the invitation only: the nullable joins cannot be locked on PostgreSQL.
     invitation = (
-        Invitation.objects.select_for_update()
+        Invitation.objects.select_for_update(of=("self",))
         .select_related("survey", "customer__owner", "case")
         .get(pk=invitation.pk)
     )
