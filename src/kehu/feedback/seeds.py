@@ -67,3 +67,15 @@ SERVQUAL_ITEMS = [
     ("empathy", "Has your best interests at heart.", "真正把您的利益放在心上。"),
     ("empathy", "Employees understand your specific needs.", "员工了解您的具体需求。"),
 ]
+
+
+def servqual_items_seed(model) -> int:
+    """Writes the standard items into an empty table (the data migration's model, or the
+    real one where a test database was flushed); returns how many were written."""
+    if model.objects.exists():
+        return 0
+    model.objects.bulk_create(
+        model(dimension=dimension, text_en=en, text_zh=zh, position=(n + 1) * 10)
+        for n, (dimension, en, zh) in enumerate(SERVQUAL_ITEMS)
+    )
+    return len(SERVQUAL_ITEMS)

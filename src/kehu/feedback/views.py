@@ -15,7 +15,7 @@ from kehu.customers.forms import apply_service_errors
 from kehu.customers.models import Customer
 from kehu.feedback import selectors, services
 from kehu.feedback.forms import QuestionForm, SendForm, ServqualItemForm, SurveyEditForm, SurveyForm
-from kehu.feedback.models import ServqualItem, Survey
+from kehu.feedback.models import Reading, ServqualItem, Survey
 from kehu.users.permissions import require
 from kehu.users.roles import Capability
 
@@ -192,7 +192,9 @@ def results(request):
             "items": selectors.servqual_items(rows),
             "dimensions": dimensions,
             "readings": selectors.servqual_readings(rows)[:50],
-            "reading_counts": selectors.reading_counts(rows),
+            "reading_counts": [
+                (Reading(key).label, n) for key, n in selectors.reading_counts(rows).items()
+            ],
             "verbatims": selectors.verbatim_groups(rows),
             "exits": exits,
             "chart": chart,

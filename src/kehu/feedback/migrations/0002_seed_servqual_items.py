@@ -2,17 +2,11 @@
 
 from django.db import migrations
 
-from kehu.feedback.seeds import SERVQUAL_ITEMS
+from kehu.feedback.seeds import servqual_items_seed
 
 
 def seed(apps, schema_editor):
-    ServqualItem = apps.get_model("feedback", "ServqualItem")
-    if ServqualItem.objects.exists():
-        return
-    ServqualItem.objects.bulk_create(
-        ServqualItem(dimension=dimension, text_en=en, text_zh=zh, position=(n + 1) * 10)
-        for n, (dimension, en, zh) in enumerate(SERVQUAL_ITEMS)
-    )
+    servqual_items_seed(apps.get_model("feedback", "ServqualItem"))
 
 
 def unseed(apps, schema_editor):
