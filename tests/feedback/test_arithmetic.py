@@ -5,7 +5,7 @@ import math
 import pytest
 
 from kehu.feedback import selectors, services
-from kehu.feedback.models import Reading, Response, ServqualItem, Survey
+from kehu.feedback.models import Invitation, Reading, Response, ServqualItem, Survey
 from kehu.feedback.verbatims import verbatim_classes
 from tests.feedback.conftest import NOW, invite, make_survey
 
@@ -143,3 +143,44 @@ def test_verbatim_keywords_are_configurable(settings):
     settings.KEHU_FEEDBACK_KEYWORDS = {"like": ["靠谱"]}
     assert verbatim_classes("师傅很靠谱") == ["like"]
     assert verbatim_classes("师傅很好") == ["other"]
+
+
+def test_trends_by_agent_category_team_and_segment(supervisor, agent, manager, customer, settings):
+    from kehu.customers import services as customer_services
+    from kehu.service import services as case_services
+    from kehu.service.models import ComplaintCategory
+
+    settings.KEHU_SURVEY_THROTTLE_DAYS = 0
+    customer_services.customer_update(actor=agent, customer=customer, tags=["VIP"])
+    survey = make_survey(supervisor, Survey.Kind.NPS)
+    product = ComplaintCategory.objects.get(code="product")
+    # agent's complaint: a promoter and a detractor; manager's request: one promoter.
+    answers = [
+        (agent, "complaint", product, 10),
+        (agent, "complaint", product, 2),
+        (manager, "request", None, 9),
+    ]
+    for n, (owner, kind, category, score) in enumerate(answers):
+        case = case_services.case_create(
+            actor=owner,
+            customer=customer,
+            kind=kind,
+            channel="phone",
+            subject="事由",
+            category=category,
+            team="一组" if owner == agent else "二组",
+            now=NOW,
+        )
+        invitation, token = invite(survey, customer, occasion=f"t{n}")
+        Invitation.objects.filter(pk=invitation.pk).update(case=case)
+        services.response_submit(token=token, score=score, now=NOW)
+    rows = Response.objects.all()
+    by_agent = {r["key"]: r["nps"]["nps"] for r in selectors.trend(rows, by="agent")}
+    assert by_agent == {"agent": 0.0, "manager": 100.0}
+    by_category = {r["key"]: r["nps"]["n"] for r in selectors.trend(rows, by="category")}
+    assert by_category == {"Product": 2, None: 1}
+    by_team = {r["key"]: r["nps"]["nps"] for r in selectors.trend(rows, by="team")}
+    assert by_team == {"一组": 0.0, "二组": 100.0}
+    # All three from a VIP customer: (2 promoters − 1 detractor) / 3 = 33.3.
+    by_segment = {r["key"]: r["nps"]["nps"] for r in selectors.trend(rows, by="segment")}
+    assert by_segment == {"VIP": pytest.approx(100 / 3)}

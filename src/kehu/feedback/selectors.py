@@ -120,11 +120,14 @@ TREND_KEYS = {
     "agent": "case__owner__username",
     "team": "case__team",
     "category": "case__category__name",
+    # A customer with several tags counts once in each of them.
+    "segment": "customer__tags__name",
 }
 
 
 def trend(rows: QuerySet[Response], *, by: str = "month") -> list[dict]:
-    """The scores per month, agent (the case's owner), team or complaint category."""
+    """The scores per month, agent (the case's owner), team, complaint category or
+    segment (the customer's tags)."""
     key = TREND_KEYS[by]
     if by == "month":
         rows = rows.annotate(

@@ -189,6 +189,8 @@ def results(request):
             "months": months,
             "agents": selectors.trend(rows, by="agent"),
             "categories": selectors.trend(rows, by="category"),
+            "teams": selectors.trend(rows, by="team"),
+            "segments": selectors.trend(rows, by="segment"),
             "items": selectors.servqual_items(rows),
             "dimensions": dimensions,
             "readings": selectors.servqual_readings(rows)[:50],
