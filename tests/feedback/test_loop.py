@@ -228,3 +228,46 @@ def test_a_visit_is_followed_by_a_survey_n_hours_later(supervisor, agent, custom
     assert _run_jobs(NOW + timedelta(hours=1)) == 1
     assert Invitation.objects.get().occasion == f"visit-{follow_up.pk}"
     assert _run_jobs(NOW + timedelta(hours=2)) == 0
+
+
+def test_custom_questions_and_the_exit_survey_on_the_page(supervisor, customer, settings):
+    from kehu.feedback.models import QuestionAnswer
+
+    settings.KEHU_SURVEY_THROTTLE_DAYS = 0
+    custom = make_survey(supervisor, Survey.Kind.CUSTOM)
+    rating = services.question_add(
+        actor=supervisor,
+        survey=custom,
+        kind="rating",
+        text_en="Was the invoice clear?",
+        text_zh="发票清楚吗？",
+    )
+    text = services.question_add(
+        actor=supervisor,
+        survey=custom,
+        kind="text",
+        text_en="What should we change?",
+        text_zh="我们应该改进什么？",
+    )
+    _inv, token = invite(custom, customer, language="zh-hans")
+    page = Client().get(f"/s/{token}")
+    assert "发票清楚吗？" in page.content.decode()
+    refused = Client().post(f"/s/{token}", {f"q{rating.pk}": "6"})
+    assert refused.status_code == 200 and Response.objects.count() == 0
+    assert (
+        Client()
+        .post(f"/s/{token}", {f"q{rating.pk}": "4", f"q{text.pk}": "开电子发票"})
+        .status_code
+        == 302
+    )
+    answers = {a.question_id: a for a in QuestionAnswer.objects.all()}
+    assert answers[rating.pk].value == 4 and answers[text.pk].text == "开电子发票"
+
+    exit_survey = make_survey(supervisor, Survey.Kind.EXIT)
+    _inv, token = invite(exit_survey, customer, occasion="exit")
+    assert Client().post(f"/s/{token}", {"exit_reason": "moved-away"}).status_code == 200
+    done = Client().post(f"/s/{token}", {"exit_reason": "price", "comment": "太贵了"})
+    assert done.status_code == 302
+    response = Response.objects.get(kind="exit")
+    assert response.exit_reason == "price" and response.comment == "太贵了"
+    assert response.recovery_case is None
