@@ -51,6 +51,7 @@ INSTALLED_APPS = [
     "kehu.api",
     "kehu.webhooks",
     "kehu.webform",
+    "kehu.feedback",
 ]
 
 MIDDLEWARE = [
@@ -177,6 +178,15 @@ KEHU_BASE_URL = env_str("KEHU_BASE_URL", "")
 # The public web form: submissions per client address in a sliding window.
 KEHU_WEBFORM_LIMIT = env_int("KEHU_WEBFORM_LIMIT", 5)
 KEHU_WEBFORM_WINDOW_MINUTES = env_int("KEHU_WEBFORM_WINDOW_MINUTES", 60)
+# Surveys: no customer is asked more than once in this many days, across all surveys.
+KEHU_SURVEY_THROTTLE_DAYS = env_int("KEHU_SURVEY_THROTTLE_DAYS", 30)
+# Requests to the survey answer page per client address in the web form's window.
+KEHU_SURVEY_LIMIT = env_int("KEHU_SURVEY_LIMIT", 30)
+# How SMS invitations leave: a class with send(*, to, body); the default writes them to
+# DATA_DIR/sms.log (and the log) so that nothing is sent until a gateway is configured.
+KEHU_SMS_SENDER = env_str("KEHU_SMS_SENDER", "kehu.feedback.senders.FileSmsSender")
+# SERVQUAL: a mean gap (perception − expectation) within this of zero reads as ES = PS.
+KEHU_SERVQUAL_TOLERANCE = float(env_str("KEHU_SERVQUAL_TOLERANCE", "0.25"))
 # Reverse proxies in front of kehu that append the client's address to X-Forwarded-For;
 # 0 trusts no such header (anyone can write it).
 KEHU_PROXY_COUNT = env_int("KEHU_PROXY_COUNT", 0)

@@ -31,6 +31,7 @@ class Capability(models.TextChoices):
     FOLLOW_UP_MANAGE = "follow_up.manage", _("Change anyone's promises and follow-ups")
     SERVICE_REPORTS_VIEW = "service.reports", _("See service reports")
     WEBHOOK_MANAGE = "webhook.manage", _("Manage outbound webhooks")
+    SURVEY_MANAGE = "survey.manage", _("Create and send surveys")
 
 
 _ALL = frozenset(Role)
@@ -61,6 +62,7 @@ CAPABILITY_ROLES: dict[Capability, frozenset[Role]] = {
     Capability.FOLLOW_UP_MANAGE: frozenset({Role.SUPERVISOR, Role.ADMIN}),
     Capability.SERVICE_REPORTS_VIEW: frozenset({Role.SUPERVISOR, Role.ANALYST, Role.ADMIN}),
     Capability.WEBHOOK_MANAGE: frozenset({Role.ADMIN}),
+    Capability.SURVEY_MANAGE: frozenset({Role.SUPERVISOR, Role.ADMIN}),
 }
 
 

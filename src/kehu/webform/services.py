@@ -27,8 +27,11 @@ def _window() -> timedelta:
     return timedelta(minutes=settings.KEHU_WEBFORM_WINDOW_MINUTES)
 
 
-def submission_take(*, client: str, now: datetime) -> None:
+def submission_take(*, client: str, now: datetime, limit: int | None = None) -> None:
     """Counts one submission from the client, or raises RateLimited when the window is full.
+
+    `limit` defaults to the web form's; other public pages (the survey answer page) pass
+    their own, and key their clients apart (e.g. "survey:<address>").
 
     The client's row is locked while it is read and written, so concurrent requests in
     different processes queue here instead of both slipping under the limit."""
@@ -37,7 +40,7 @@ def submission_take(*, client: str, now: datetime) -> None:
     )
     since = now - _window()
     recent = [t for t in window.times if datetime.fromisoformat(t) > since]
-    full = len(recent) >= settings.KEHU_WEBFORM_LIMIT
+    full = len(recent) >= (settings.KEHU_WEBFORM_LIMIT if limit is None else limit)
     window.times = recent if full else [*recent, now.isoformat()]
     window.updated_at = now
     window.save(update_fields=["times", "updated_at"])
