@@ -35,7 +35,7 @@ def _runs(text: str) -> Iterable[tuple[str, str]]:
 
 
 def search_document(texts: Iterable[str]) -> str:
-    return " ".join(_text_tokens(text) for text in texts if text)
+    return " ".join([field_tokens(text) for text in texts if text])
 
 
 # What plain ASCII text ("CRM00000001", "wang.li@163.com", "8613800138000") is made of:
@@ -43,8 +43,9 @@ def search_document(texts: Iterable[str]) -> str:
 _ASCII_WORD = re.compile(r"[a-z0-9]+")
 
 
-def _text_tokens(text: str) -> str:
-    """The tokens of one text and the field break after them, as the document has them."""
+def field_tokens(text: str) -> str:
+    """search_document([text]) for a text that is not empty: its tokens and the field
+    break after them."""
     if text.isascii():
         return " ".join([*_ASCII_WORD.findall(text.lower()), _FIELD_BREAK])
     return _cjk_text_tokens(text)

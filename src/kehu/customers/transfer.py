@@ -49,7 +49,7 @@ from kehu.customers.models import (
     Tag,
 )
 from kehu.customers.phones import InvalidPhone, phone_parse
-from kehu.customers.search import search_document
+from kehu.customers.search import field_tokens, search_document
 from kehu.customers.selectors import customer_live
 from kehu.users.models import User
 
@@ -462,7 +462,7 @@ class _NumberedChunks:
     def __iter__(self) -> Iterator[list[tuple[int, list[str]]]]:
         chunk = []
         for line, row in enumerate(self.rows, start=2):
-            if any(cell.strip() for cell in row):
+            if "".join(row).strip():  # not blank
                 chunk.append((line, row))
                 if len(chunk) == CHUNK:
                     self.count += len(chunk)
@@ -748,8 +748,7 @@ def _insert_customers(records: list[CustomerRecord], *, actor, source: str,
     entries = [(customer_id, f"{r.document[0]} {number} {r.document[1]}" if r.document[1]
                 else f"{r.document[0]} {number}")
                for customer_id, number, r in zip(
-                   ids, (search_document([number]) for number in numbers), records,
-                   strict=True)]
+                   ids, [field_tokens(number) for number in numbers], records, strict=True)]
     tag_links = []
     for customer_id, record in zip(ids, records, strict=True):
         for name in set(record.tags):
