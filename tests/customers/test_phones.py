@@ -186,3 +186,162 @@ def test_an_extension_longer_than_the_stored_column_is_refused():
     assert phone_parse("010 6552 9988 ext. 1234567890").extension == "1234567890"
     with pytest.raises(InvalidPhone, match="extension"):
         phone_parse("010 6552 9988 ext. 12345678901")
+
+
+# ---------------------------------------------------------------- the fast reading
+#
+# phone_parse reads the plain forms (digits in groups, "+86", "0086", parentheses) without
+# phonenumbers.parse, and types numbers with the library's metadata compiled once. Both
+# must give exactly what the library gives: here phone_parse is compared with the
+# straightforward use of the library it replaced, on every form kehu's generator and
+# users write, on odd and invalid input, and on what hypothesis makes up.
+
+
+def _reference(text: str, region: str = "CN"):
+    """What phone_parse gave before the fast path: (e164, extension, type) or the message."""
+    from kehu.customers.phones import _CHINESE_EXTENSION, MAX_EXTENSION
+
+    cleaned = (text or "").strip()
+    if not cleaned:
+        return "empty"
+    if len(cleaned) > 40:
+        return "too long"
+    try:
+        number = phonenumbers.parse(_CHINESE_EXTENSION.sub(" ext. ", cleaned), region)
+    except phonenumbers.NumberParseException:
+        return f"“{cleaned}” is not a phone number."
+    if not phonenumbers.is_valid_number(number):
+        return f"“{cleaned}” is not a valid phone number."
+    if len(number.extension or "") > MAX_EXTENSION:
+        return f"The extension of “{cleaned}” is too long."
+    e164 = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    # services.phone_label_guess read the type from the stored E.164 again.
+    return e164, number.extension or "", phonenumbers.number_type(phonenumbers.parse(e164))
+
+
+def _fast(text: str, region: str = "CN"):
+    from kehu.customers.phones import _read
+
+    _read.cache_clear()  # read afresh, and then once more from the memo
+    try:
+        first = phone_parse(text, region=region)
+    except InvalidPhone as error:
+        message = str(error)
+        return {"The phone number is empty.": "empty",
+                "The phone number is too long.": "too long"}.get(message, message)
+    again = phone_parse(text, region=region)
+    assert (again, again.number_type) == (first, first.number_type)
+    return first.e164, first.extension, first.number_type
+
+
+def _written_forms(rng) -> list[str]:
+    """Numbers as people write them, valid or not, in kehu's region and others."""
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
+    import generate
+
+    forms = []
+    for _ in range(600):
+        prefix = f"1{rng.randrange(100):02d}"  # every 1xx, valid mobile prefix or not
+        national = prefix + f"{rng.randrange(10**8):08d}"
+        forms.append(generate.mobile_formats(national, rng))
+        forms.append(generate.mobile_formats(national[: rng.randrange(5, 14)], rng))
+        area = str(rng.randrange(10, 1000))
+        local = f"{rng.randrange(10**8):08d}"[: rng.randrange(5, 9)]
+        landline = generate.landline_formats(area, local, rng)
+        forms.append(landline)
+        forms.append(landline + rng.choice([" ext. 12", " 转 305", "分机8", " x99", " #7",
+                                            " ext 12345678901"]))
+        digits = f"{rng.randrange(10**12):012d}"[: rng.randrange(1, 13)]
+        forms += [
+            digits, "+" + digits, "00" + digits, "0086" + digits, "86" + digits,
+            "+86 0" + digits, "(0" + digits[:3] + ") " + digits[3:], "(+" + digits[:2] + ")"
+            + digits[2:], "+" + digits[:2] + "-" + digits[2:], "0" + digits,
+            "17951" + national, "12593 " + national, "0" + national, "086" + national,
+            "+1 " + digits, "+44 " + digits, "+852 " + digits, "001 " + digits,
+        ]
+    forms += [generate.mobile_formats(generate.unknown_mobile(rng), rng) for _ in range(50)]
+    forms += [
+        "", " ", "anonymous", "withheld", "unknown", "私人号码", "0", "00", "+", "++86 138",
+        "+86+138 0013 8000", "138--0013--8000", "138  0013 8000", "(138 0013 8000",
+        "138) 0013 8000", "((010)) 6552 9988", "(010)6552-9988", "010 6552 9988 ext. 12",
+        "１３８ ００１３ ８０００", "138 0013 8000 ", "tel:+86-138-0013-8000", "1-800-FLOWERS",
+        "+800 1234 5678", "+882 1234 5678", "+39 06 1234 5678", "+39 312 345 6789",
+        "+44 20 7946 0958", "+1 650 253 0000", "+7 912 345 6789", "13800138000x12",
+        "8613800138000", "86 10 6552 9988", "1" * 17, "1" * 20, "1" * 40, "1" * 41,
+        "+86 138 0013 8000;ext=5", "138 0013 8000 / 139 0013 8000",
+    ]
+    return forms
+
+
+def test_fast_reading_gives_what_the_library_gives_on_every_written_form():
+    import random
+
+    rng = random.Random(7)
+    forms = _written_forms(rng)
+    assert len(forms) > 10_000
+    fast_paths = 0
+    from kehu.customers.phones import _plain_number
+
+    for text in forms:
+        assert _fast(text) == _reference(text), text
+        fast_paths += _plain_number(text.strip(), "CN") is not None
+    assert fast_paths > len(forms) // 3  # the fast path was taken, and often
+
+
+@pytest.mark.parametrize("region", ["CN", "GB", "US", "IT", "HK", "DE"])
+def test_fast_reading_follows_the_region(region):
+    import random
+
+    rng = random.Random(region)
+    for text in _written_forms(rng)[:1500]:
+        assert _fast(text, region) == _reference(text, region), (region, text)
+
+
+def test_number_types_are_the_librarys_for_every_region_and_type():
+    from kehu.customers.phones import _number_type
+
+    checked = 0
+    for region in sorted(phonenumbers.SUPPORTED_REGIONS):
+        for kind in range(12):
+            for number in (phonenumbers.example_number_for_type(region, kind),
+                           phonenumbers.invalid_example_number(region)):
+                if number is None:
+                    continue
+                for variant in (number.national_number, number.national_number + 1,
+                                number.national_number // 10):
+                    candidate = phonenumbers.PhoneNumber(
+                        country_code=number.country_code, national_number=variant,
+                        italian_leading_zero=number.italian_leading_zero)
+                    assert _number_type(candidate) == phonenumbers.number_type(candidate)
+                    checked += 1
+    assert checked > 3000
+
+
+_PIECES = st.sampled_from(
+    ["+", "+86", "0086", "86", "(", ")", "(+86)", "(0", " ", "-", "--", ".", "/", "0", "1",
+     "13", "138", "0013", "8000", "10", "21", "755", "6552", "9988", "17951", "12593", "00",
+     "ext.", " ext. ", "x", "#", "转", "分机", "a", "Z", "１", "\u00a0", ";", ","]
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(pieces=st.lists(_PIECES, max_size=6), digits=st.text("0123456789", max_size=12),
+       region=st.sampled_from(["CN", "CN", "GB", "US"]))
+def test_fast_reading_matches_the_library_on_made_up_text(pieces, digits, region):
+    text = "".join(pieces[: len(pieces) // 2]) + digits + "".join(pieces[len(pieces) // 2:])
+    assert _fast(text, region) == _reference(text, region)
+
+
+@settings(max_examples=500, deadline=None)
+@given(groups=st.lists(st.text("0123456789", min_size=1, max_size=5), min_size=1,
+                       max_size=6),
+       separator=st.sampled_from([" ", "-", ""]), lead=st.sampled_from(
+           ["", "+", "+86 ", "0086 ", "(+86) ", "(", "0", "00"]))
+def test_fast_reading_matches_the_library_on_grouped_digits(groups, separator, lead):
+    text = lead + separator.join(groups)
+    if lead == "(":
+        text = "(" + groups[0] + ")" + separator + separator.join(groups[1:])
+    assert _fast(text) == _reference(text)

@@ -262,3 +262,35 @@ def test_odd_queries_answer_without_error(zhang, query):
 def test_page_below_one_is_page_one(zhang):
     assert customer_search(query="张伟明", page=0).page == 1
     assert customer_search(query="张伟明", page=-5).hits[0].customer.pk == zhang.pk
+
+
+def test_search_document_is_the_same_on_its_fast_paths():
+    """ASCII text skips NFKC and CJK text is memoised: the tokens must not change."""
+    import random
+    import unicodedata
+
+    from kehu.customers.search import _FIELD_BREAK, _RUN, search_document
+
+    def reference(texts):
+        tokens = []
+        for text in texts:
+            if not text:
+                continue
+            for match in _RUN.finditer(unicodedata.normalize("NFKC", text).lower()):
+                cjk, word = match.groups()
+                if cjk:
+                    tokens.extend(cjk[i : i + 2] for i in range(len(cjk) - 1))
+                    tokens.extend(cjk)
+                else:
+                    tokens.append(word)
+            tokens.append(_FIELD_BREAK)
+        return " ".join(tokens)
+
+    rng = random.Random(5)
+    alphabet = [*"abcXYZ019_-.@ +", "\u3000", *"王李张伟芳有限公司ＡＢＣ１２３①²", "ß", "ﬁ", "İ",
+                "Ⅻ", "\u0301", "é", "ǂ", "ｶ", "한"]
+    texts = ["".join(rng.choices(alphabet, k=rng.randrange(12))) for _ in range(3000)]
+    for _ in range(5000):
+        group = [rng.choice(texts) for _ in range(rng.randrange(5))]
+        assert search_document(group) == reference(group), group
+        assert search_document(group) == search_document(group)  # memoised: the same

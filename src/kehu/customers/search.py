@@ -12,6 +12,7 @@ these tokens, so both engines answer the same queries the same way.
 import re
 import unicodedata
 from collections.abc import Iterable
+from functools import lru_cache
 
 # CJK Unified Ideographs (+ extension A, compatibility) and kana/hangul: scripts
 # written without spaces. Everything else alphanumeric is a word.
@@ -34,17 +35,32 @@ def _runs(text: str) -> Iterable[tuple[str, str]]:
 
 
 def search_document(texts: Iterable[str]) -> str:
+    return " ".join([field_tokens(text) for text in texts if text])
+
+
+# What plain ASCII text ("CRM00000001", "wang.li@163.com", "8613800138000") is made of:
+# NFKC leaves it as it is, and it has no CJK, so its runs are its letters and digits.
+_ASCII_WORD = re.compile(r"[a-z0-9]+")
+
+
+def field_tokens(text: str) -> str:
+    """search_document([text]) for a text that is not empty: its tokens and the field
+    break after them."""
+    if text.isascii():
+        return " ".join([*_ASCII_WORD.findall(text.lower()), _FIELD_BREAK])
+    return _cjk_text_tokens(text)
+
+
+@lru_cache(maxsize=65536)  # names repeat: 张伟, 王芳 … thousands of times in a large import
+def _cjk_text_tokens(text: str) -> str:
     tokens: list[str] = []
-    for text in texts:
-        if not text:
+    for kind, run in _runs(text):
+        if kind == "word":
+            tokens.append(run)
             continue
-        for kind, run in _runs(text):
-            if kind == "word":
-                tokens.append(run)
-                continue
-            tokens.extend(run[i : i + 2] for i in range(len(run) - 1))
-            tokens.extend(run)
-        tokens.append(_FIELD_BREAK)
+        tokens.extend(run[i : i + 2] for i in range(len(run) - 1))
+        tokens.extend(run)
+    tokens.append(_FIELD_BREAK)
     return " ".join(tokens)
 
 

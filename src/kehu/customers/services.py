@@ -86,12 +86,9 @@ def name_check(name: str, *, field: str = "name") -> None:
         raise ValidationError({field: _("Names may not contain “<” or “>”.")})
 
 
-def phone_label_guess(e164: str) -> str:
-    import phonenumbers
-
-    kind = phonenumbers.number_type(phonenumbers.parse(e164))
-    mobile = (phonenumbers.PhoneNumberType.MOBILE, phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE)
-    return PhoneLabel.MOBILE if kind in mobile else PhoneLabel.WORK
+def phone_label(phone: ParsedPhone) -> str:
+    """Mobile or work, from the number's type libphonenumber gave when it was read."""
+    return PhoneLabel.MOBILE if phone.is_mobile else PhoneLabel.WORK
 
 
 def _customer_validate(customer: Customer) -> None:
@@ -158,7 +155,7 @@ def _lists_replace(
         existing = {(p.e164, p.extension) for p in current.all()}
         Phone.objects.bulk_create(
             Phone(customer=customer, contact=contact, e164=p.e164, extension=p.extension,
-                  label=phone_label_guess(p.e164))
+                  label=phone_label(p))
             for p in phones if (p.e164, p.extension) not in existing
         )
         after = [p.display for p in Phone.objects.filter(customer=customer, contact=contact)]

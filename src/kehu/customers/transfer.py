@@ -14,6 +14,7 @@ rows already checked, with plain INSERTs rather than ORM objects.
 import csv
 import gc
 import io
+import json
 import multiprocessing
 import os
 from collections.abc import Callable, Iterator
@@ -22,6 +23,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
+from typing import NamedTuple
 
 from django.db import connection, transaction
 from django.utils import timezone, translation
@@ -47,7 +49,7 @@ from kehu.customers.models import (
     Tag,
 )
 from kehu.customers.phones import InvalidPhone, phone_parse
-from kehu.customers.search import search_document
+from kehu.customers.search import field_tokens, search_document
 from kehu.customers.selectors import customer_live
 from kehu.users.models import User
 
@@ -232,23 +234,41 @@ def _split(value: str) -> list[str]:
 
 # ---------------------------------------------------------------- validation
 
-@dataclass
-class CustomerRecord:
+# A customer row's own fields, in the order of CustomerRecord.values.
+CUSTOMER_FIELDS = ("external_id", "kind", "name", "salutation", "status", "lost_reason",
+                   "owner", "birthday", "industry", "usual", "preferences", "needs")
+
+
+class CustomerRecord(NamedTuple):
+    """A valid customer row, as worker processes hand it back: plain values only, which
+    cost little to pickle and unpickle (model instances, dicts and enum members cost
+    several times more, for a million rows)."""
+
     row: int
-    fields: dict
-    phones: list
-    emails: list[str]
-    addresses: list[str]
-    tags: list[str]
-    # Worked out with the rest of the row, so in the worker processes of a large import:
-    # the label services.phone_label_guess gives each phone (libphonenumber again), and
-    # the search tokens of the name and of what follows the customer number in the
+    # CUSTOMER_FIELDS as stored: the owner as the user's id, the birthday as ISO text.
+    values: tuple
+    phones: tuple  # (e164, extension, label)
+    emails: tuple
+    addresses: tuple
+    tags: tuple
+    # The search tokens of the name and of what follows the customer number in the
     # search document (the number is handed out only when the row is written).
-    labels: list[str] = field(default_factory=list)
-    document: tuple[str, str] = ("", "")
+    document: tuple[str, str]
     # The customer number of an exported row: without an external id, it says which
     # stored customer the row updates, so export → edit → import changes in place.
-    number: str = ""
+    number: str
+
+    @property
+    def external_id(self) -> str | None:
+        return self.values[0]
+
+    def fields(self, owners: dict[int, User]) -> dict:
+        """The fields as services.customer_update takes them."""
+        fields = dict(zip(CUSTOMER_FIELDS, self.values, strict=True))
+        fields["owner"] = owners[fields["owner"]] if fields["owner"] else None
+        if fields["birthday"]:
+            fields["birthday"] = date.fromisoformat(fields["birthday"])
+        return fields
 
 
 @dataclass
@@ -366,15 +386,15 @@ class _Validator:
         external_id = values.get("external_id") or None
         return CustomerRecord(
             row=row,
-            fields={
-                "external_id": external_id, "kind": kind, "name": values["name"],
-                "salutation": values.get("salutation", ""), "status": status,
-                "lost_reason": lost_reason, "owner": owner, "birthday": birthday,
-                "industry": values.get("industry", ""), "usual": values.get("usual", ""),
-                "preferences": values.get("preferences", ""), "needs": values.get("needs", ""),
-            },
-            phones=phones, emails=emails, addresses=addresses, tags=tags,
-            labels=[services.phone_label_guess(p.e164) for p in phones],
+            values=(
+                external_id, str(kind), values["name"], values.get("salutation", ""),
+                str(status), str(lost_reason), owner.pk if owner else None,
+                birthday.isoformat() if birthday else None, values.get("industry", ""),
+                values.get("usual", ""), values.get("preferences", ""),
+                values.get("needs", ""),
+            ),
+            phones=tuple((p.e164, p.extension, str(services.phone_label(p))) for p in phones),
+            emails=tuple(emails), addresses=tuple(addresses), tags=tuple(tags),
             document=(search_document([values["name"]]), search_document(
                 [external_id or "", *(p.e164[1:] for p in phones), *emails])),
             number=values.get("number", "").strip().upper(),
@@ -442,7 +462,7 @@ class _NumberedChunks:
     def __iter__(self) -> Iterator[list[tuple[int, list[str]]]]:
         chunk = []
         for line, row in enumerate(self.rows, start=2):
-            if any(cell.strip() for cell in row):
+            if "".join(row).strip():  # not blank
                 chunk.append((line, row))
                 if len(chunk) == CHUNK:
                     self.count += len(chunk)
@@ -496,6 +516,25 @@ def _check_in_worker(rows: list[tuple[int, list[str]]]) -> list[tuple]:
 
 
 @contextmanager
+def _page_cache(*, large: bool):
+    """A large import writes to pages all over the indexes of phone numbers, emails and
+    search tokens: SQLite's page cache of a server connection (64 MB) holds a small part
+    of those of a million customers, and every miss is a read and a write more."""
+    if not large or connection.vendor != "sqlite":
+        yield
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("PRAGMA cache_size")
+        before = int(cursor.fetchone()[0])
+        cursor.execute("PRAGMA cache_size = -262144")  # KiB: 256 MiB
+    try:
+        yield
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute(f"PRAGMA cache_size = {before}")
+
+
+@contextmanager
 def _gc_paused():
     """Python's cycle collector would walk the growing heap of rows and records again and
     again (over a tenth of the import's CPU time); reference counting frees what the
@@ -516,8 +555,9 @@ def _follow_merges(customers: dict) -> dict:
     return {key: customer_live(c) for key, c in customers.items()}
 
 
-def _customer_differs(existing: Customer, record: CustomerRecord) -> bool:
-    for key, value in record.fields.items():
+def _customer_differs(existing: Customer, record: CustomerRecord,
+                      owners: dict[int, User]) -> bool:
+    for key, value in record.fields(owners).items():
         if key == "external_id":
             continue  # the key it was found by (a merged duplicate's, for a survivor)
         if key == "owner":
@@ -528,17 +568,17 @@ def _customer_differs(existing: Customer, record: CustomerRecord) -> bool:
     own_phones = sorted((p.e164, p.extension) for p in existing.phones.all() if not p.contact_id)
     own_emails = sorted(e.address for e in existing.emails.all() if not e.contact_id)
     return (
-        own_phones != sorted((p.e164, p.extension) for p in record.phones)
+        own_phones != sorted((e164, extension) for e164, extension, _label in record.phones)
         or own_emails != sorted(record.emails)
-        or [a.text for a in existing.addresses.all()] != record.addresses
+        or [a.text for a in existing.addresses.all()] != list(record.addresses)
         or sorted(t.name for t in existing.tags.all()) != sorted(set(record.tags))
     )
 
 
 def _write_customers(records: list[CustomerRecord], *, actor, report: ImportReport,
-                     source: str, tag_ids: dict[str, int]) -> None:
+                     source: str, tag_ids: dict[str, int], owners: dict[int, User]) -> None:
     """One chunk of valid rows: new customers inserted, known ones updated if they differ."""
-    ids = [r.fields["external_id"] for r in records if r.fields["external_id"]]
+    ids = [r.values[0] for r in records if r.values[0]]  # their external ids
     # Most rows of a large file are new: ask which ids are known before loading those.
     known = [row[0] for row in _select_in(
         "SELECT external_id FROM customers_customer WHERE external_id IN ({})", ids)]
@@ -547,28 +587,28 @@ def _write_customers(records: list[CustomerRecord], *, actor, report: ImportRepo
         .prefetch_related("phones", "emails", "addresses", "tags").in_bulk(
             field_name="external_id")
     ) if known else {}
-    numbers = [r.number for r in records if r.number and not r.fields["external_id"]]
+    numbers = [r.number for r in records if r.number and not r.external_id]
     by_number = _follow_merges(
         Customer.objects.filter(number__in=numbers)
         .prefetch_related("phones", "emails", "addresses", "tags").in_bulk(field_name="number")
     ) if numbers else {}
     new = []
     for record in records:
-        current = existing.get(record.fields["external_id"]) or (
-            by_number.get(record.number) if not record.fields["external_id"] else None
+        current = existing.get(record.external_id) or (
+            by_number.get(record.number) if not record.external_id else None
         )
         if current is None:
-            if record.number and not record.fields["external_id"]:
+            if record.number and not record.external_id:
                 report.warnings.append({"row": record.row, "message": _(
                     "No customer has the number %(number)s: the row was added as a new "
                     "customer.") % {"number": record.number}})
             new.append(record)
-        elif _customer_differs(current, record):
-            fields = {k: v for k, v in record.fields.items() if k != "external_id"}
+        elif _customer_differs(current, record, owners):
+            fields = {k: v for k, v in record.fields(owners).items() if k != "external_id"}
             services.customer_update(
                 actor=actor, customer=current, **fields,
-                phones=[p.e164 + (f" ext. {p.extension}" if p.extension else "")
-                        for p in record.phones],
+                phones=[e164 + (f" ext. {extension}" if extension else "")
+                        for e164, extension, _label in record.phones],
                 emails=record.emails, addresses=record.addresses, tags=record.tags,
             )
             report.updated += 1
@@ -581,7 +621,7 @@ def _write_customers(records: list[CustomerRecord], *, actor, report: ImportRepo
 
 
 def _warn_duplicates(records: list[CustomerRecord], report: ImportReport) -> None:
-    by_phone = {p.e164: r.row for r in records for p in r.phones}
+    by_phone = {p[0]: r.row for r in records for p in r.phones}
     by_email = {e: r.row for r in records for e in r.emails}
     found = sorted(_select_in(  # in the order of the phones' ids, as Phone.Meta orders
         "SELECT p.id, p.e164, c.number FROM customers_phone p"
@@ -653,6 +693,18 @@ def _insert(model, names: tuple[str, ...], rows: list[tuple], *, now,
 
 def _customer_ids(numbers: list[str]) -> list[int]:
     """Ids of just-inserted customers, by their numbers (unique, and reserved for them)."""
+    if connection.vendor == "sqlite":
+        # One statement inserted them one after another, each taking the next rowid, and
+        # nothing else writes while the import holds the write lock: the ids end at the
+        # last one inserted. The first and the last are checked against their numbers.
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT last_insert_rowid()")
+            last = cursor.fetchone()[0]
+            first = last - len(numbers) + 1
+            cursor.execute("SELECT id, number FROM customers_customer WHERE id IN (%s, %s)",
+                           [first, last])
+            if sorted(cursor.fetchall()) == sorted({(first, numbers[0]), (last, numbers[-1])}):
+                return list(range(first, last + 1))
     ids = dict(_select_in(
         "SELECT number, id FROM customers_customer WHERE number IN ({})", numbers))
     return [ids[number] for number in numbers]
@@ -666,32 +718,39 @@ def _insert_customers(records: list[CustomerRecord], *, actor, source: str,
     """
     numbers = services.customer_numbers_reserve(count=len(records))
     now = timezone.now()
-    as_date = connection.ops.adapt_datefield_value
-    _insert(Customer, (
-        "number", "external_id", "kind", "name", "salutation", "status", "lost_reason", "owner",
-        "birthday", "industry", "usual", "preferences", "needs",
-    ), [
-        (number, f["external_id"], f["kind"], f["name"], f["salutation"], f["status"],
-         f["lost_reason"], f["owner"].pk if f["owner"] else None, as_date(f["birthday"]),
-         f["industry"], f["usual"], f["preferences"], f["needs"])
-        for number, f in zip(numbers, (r.fields for r in records), strict=True)
-    ], now=now)
-    change_fields = Change._meta.get_field("fields")
-    as_json = connection.ops.adapt_json_value
+    if connection.vendor == "sqlite":  # takes the ISO text of the birthday as it is
+        customers = [(number, *r.values) for number, r in zip(numbers, records, strict=True)]
+    else:
+        as_date = connection.ops.adapt_datefield_value
+        customers = [
+            (number, *r.values[:7], as_date(date.fromisoformat(r.values[7]))
+             if r.values[7] else None, *r.values[8:])
+            for number, r in zip(numbers, records, strict=True)]
+    _insert(Customer, ("number", *CUSTOMER_FIELDS), customers, now=now)
     actor_id = actor.pk if actor else None
-    phones, emails, addresses, changes, entries, tag_links = [], [], [], [], [], []
-    for customer_id, number, record in zip(_customer_ids(numbers), numbers, records,
-                                              strict=True):
-        phones.extend((customer_id, p.e164, p.extension, label)
-                      for p, label in zip(record.phones, record.labels, strict=True))
-        emails.extend((customer_id, address) for address in record.emails)
-        addresses.extend((customer_id, text) for text in record.addresses)
-        changes.append((customer_id, actor_id, "imported", as_json(
-            {"file": source, "row": record.row}, change_fields.encoder)))
-        # search_document([name, number, external id, phones, emails]), in three parts.
-        name_tokens, other_tokens = record.document
-        entries.append((customer_id, " ".join(
-            part for part in (name_tokens, search_document([number]), other_tokens) if part)))
+    if connection.vendor == "sqlite":  # JSON text, as json.dumps would write it
+        head = '{"file": ' + json.dumps(source) + ', "row": '
+        history = [head + f"{r.row}}}" for r in records]
+    else:
+        change_fields = Change._meta.get_field("fields")
+        history = [connection.ops.adapt_json_value({"file": source, "row": r.row},
+                                                   change_fields.encoder) for r in records]
+    ids = _customer_ids(numbers)
+    phones = [(customer_id, *phone) for customer_id, r in zip(ids, records, strict=True)
+              for phone in r.phones]
+    emails = [(customer_id, address) for customer_id, r in zip(ids, records, strict=True)
+              for address in r.emails]
+    addresses = [(customer_id, text) for customer_id, r in zip(ids, records, strict=True)
+                 for text in r.addresses]
+    changes = [(customer_id, actor_id, "imported", fields)
+               for customer_id, fields in zip(ids, history, strict=True)]
+    # search_document([name, number, external id, phones, emails]), in three parts.
+    entries = [(customer_id, f"{r.document[0]} {number} {r.document[1]}" if r.document[1]
+                else f"{r.document[0]} {number}")
+               for customer_id, number, r in zip(
+                   ids, [field_tokens(number) for number in numbers], records, strict=True)]
+    tag_links = []
+    for customer_id, record in zip(ids, records, strict=True):
         for name in set(record.tags):
             if name not in tag_ids:
                 tag_ids[name] = Tag.objects.create(name=name).pk
@@ -781,7 +840,7 @@ def import_file(
                 return _import_contacts(checked, actor=actor, report=report, source=name,
                                         skip_invalid=skip_invalid, progress=progress)
             try:
-                with transaction.atomic():
+                with _page_cache(large=len(data) >= PARALLEL_MIN_BYTES), transaction.atomic():
                     _import_customers(checked, total=total, actor=actor, report=report,
                                       source=name, skip_invalid=skip_invalid,
                                       progress=progress)
@@ -812,6 +871,7 @@ def _import_customers(checked: Iterator[list[tuple]], *, total: int, actor,
                       progress: Callable[[int, int], None]) -> None:
     duplicates = _DuplicateIds()
     tag_ids = {t.name: t.pk for t in Tag.objects.all()}
+    owners = {u.pk: u for u in User.objects.all()}
     records: list[CustomerRecord] = []
     done = 0
     for chunk in checked:
@@ -823,7 +883,7 @@ def _import_customers(checked: Iterator[list[tuple]], *, total: int, actor,
         # phone repeated within one write is not warned about, so the chunks decide.
         while len(records) >= CHUNK or (records and done == total):
             _write_customers(records[:CHUNK], actor=actor, report=report, source=source,
-                             tag_ids=tag_ids)
+                             tag_ids=tag_ids, owners=owners)
             records = records[CHUNK:]
             progress(done, total)
 
