@@ -1,8 +1,9 @@
+from decimal import Decimal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.validators import MaxLengthValidator
+from django.core.validators import MaxLengthValidator, MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext, gettext_noop
@@ -277,6 +278,9 @@ class Case(models.Model):
     resolution_warn_at = models.DateTimeField(null=True, blank=True)
     first_responded_at = models.DateTimeField(_("first responded"), null=True, blank=True)
     resolved_at = models.DateTimeField(_("resolved"), null=True, blank=True)
+    # Business minutes the clock ran until then, kept so that reports aggregate them in SQL.
+    first_response_business_minutes = models.PositiveIntegerField(null=True, blank=True)
+    resolution_business_minutes = models.PositiveIntegerField(null=True, blank=True)
     # Closed pauses as [[start, end], ...] ISO instants; an open one starts at sla_paused_at.
     sla_pauses = models.JSONField(default=list, blank=True)
     sla_paused_at = models.DateTimeField(null=True, blank=True)
@@ -367,3 +371,57 @@ class CaseNote(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} {self.created_at:%Y-%m-%d %H:%M}"
+
+
+# --- Settings of the service desk, changed by an admin -----------------------------------
+
+
+class ServiceSettings(models.Model):
+    """The one row of desk-wide numbers the reports and the complainant flag read."""
+
+    complaint_rate_percent = models.DecimalField(
+        _("complaint rate (%)"),
+        max_digits=5,
+        decimal_places=2,
+        default=5,
+        validators=[MinValueValidator(Decimal("0.01")), MaxValueValidator(100)],
+    )
+    habitual_threshold = models.PositiveSmallIntegerField(
+        _("frequent complainant after (complaints)"),
+        default=3,
+        validators=[MinValueValidator(1)],
+    )
+    habitual_window_months = models.PositiveSmallIntegerField(
+        _("window (months)"),
+        default=12,
+        validators=[MinValueValidator(1), MaxValueValidator(120)],
+    )
+    updated_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("service settings")
+
+    def __str__(self) -> str:
+        return gettext("Service settings")
+
+
+class ServiceSettingsChange(models.Model):
+    """Who changed which service setting, from what to what."""
+
+    at = models.DateTimeField()
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    field = models.CharField(max_length=50)
+    from_value = models.CharField(max_length=50)
+    to_value = models.CharField(max_length=50)
+
+    class Meta:
+        ordering = ["-at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"{self.field}: {self.from_value} → {self.to_value}"
+
+    @property
+    def field_label(self) -> str:
+        return str(ServiceSettings._meta.get_field(self.field).verbose_name)

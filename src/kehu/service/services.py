@@ -1,6 +1,7 @@
 """Changing business calendars and service cases: lifecycle, notes, SLA clocks, the sweep."""
 
 from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
@@ -20,6 +21,8 @@ from kehu.service.models import (
     CaseEvent,
     CaseNote,
     ComplaintCategory,
+    ServiceSettings,
+    ServiceSettingsChange,
     SlaPolicy,
 )
 from kehu.users.models import User
@@ -192,6 +195,16 @@ def _sla_compute(case: Case, *, now: datetime) -> None:
         )
 
 
+def _business_minutes(case: Case, *, now: datetime) -> int | None:
+    """Business minutes since the case was opened, not counting its pauses."""
+    if case.first_response_minutes is None and case.resolution_minutes is None:
+        return None
+    elapsed = _working_time(case).business_time_between(
+        start=case.created_at, end=now, pauses=_pauses(case, now=now)
+    )
+    return int(elapsed.total_seconds() // 60)
+
+
 def _event(
     case: Case,
     *,
@@ -339,6 +352,7 @@ def case_transition(
         case.sla_paused_at = now
     if to == S.RESOLVED:
         case.resolved_at = now
+        case.resolution_business_minutes = _business_minutes(case, now=now)
     if source == S.WAITING or reopening:
         _sla_compute(case, now=now)
     case.status = to
@@ -381,6 +395,7 @@ def case_note_add(
         note.sent_to = _reply_address(case)
         if case.first_responded_at is None:
             case.first_responded_at = now
+            case.first_response_business_minutes = _business_minutes(case, now=now)
     note.save()
     _case_save(case, now=now)
     _event(
@@ -557,3 +572,43 @@ def complaint_category_update(
     category.full_clean()
     category.save()
     return category
+
+
+# --- Service settings, changed by an admin ----------------------------------------------
+
+SERVICE_SETTING_FIELDS = ("complaint_rate_percent", "habitual_threshold", "habitual_window_months")
+
+
+@transaction.atomic
+def service_settings_update(
+    *,
+    actor: User,
+    complaint_rate_percent: Decimal,
+    habitual_threshold: int,
+    habitual_window_months: int,
+    now: datetime | None = None,
+) -> ServiceSettings:
+    """Saves the desk's settings and records each changed value with who changed it."""
+    if not actor.can(Capability.SERVICE_SETTINGS_EDIT):
+        raise ValidationError(_("You may not change the service settings."), code="forbidden")
+    now = _now(now)
+    current, _created = ServiceSettings.objects.select_for_update().get_or_create(pk=1)
+    before = {name: getattr(current, name) for name in SERVICE_SETTING_FIELDS}
+    current.complaint_rate_percent = complaint_rate_percent
+    current.habitual_threshold = habitual_threshold
+    current.habitual_window_months = habitual_window_months
+    current.updated_at = now
+    current.full_clean()
+    current.save()
+    ServiceSettingsChange.objects.bulk_create(
+        ServiceSettingsChange(
+            at=now,
+            actor=actor,
+            field=name,
+            from_value=str(before[name]),
+            to_value=str(getattr(current, name)),
+        )
+        for name in SERVICE_SETTING_FIELDS
+        if Decimal(str(before[name])) != Decimal(str(getattr(current, name)))
+    )
+    return current

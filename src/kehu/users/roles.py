@@ -25,6 +25,8 @@ class Capability(models.TextChoices):
     SERVICE_CONFIGURE = "service.configure", _("Configure business calendars and service levels")
     CASE_VIEW = "case.view", _("See service cases")
     CASE_EDIT = "case.edit", _("Open and work on service cases")
+    SERVICE_REPORTS_VIEW = "service.reports", _("See service reports")
+    SERVICE_SETTINGS_EDIT = "service.settings", _("Change service settings")
 
 
 _ALL = frozenset(Role)
@@ -47,6 +49,8 @@ CAPABILITY_ROLES: dict[Capability, frozenset[Role]] = {
     Capability.CASE_EDIT: frozenset(
         {Role.AGENT, Role.KEY_ACCOUNT_MANAGER, Role.SUPERVISOR, Role.ADMIN}
     ),
+    Capability.SERVICE_REPORTS_VIEW: frozenset({Role.SUPERVISOR, Role.ANALYST, Role.ADMIN}),
+    Capability.SERVICE_SETTINGS_EDIT: frozenset({Role.ADMIN}),
 }
 
 

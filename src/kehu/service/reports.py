@@ -1,0 +1,343 @@
+"""Service reports, read only: SLA met rates, the complaint iceberg, frequent complainants.
+
+Every figure is aggregated by the database (GROUP BY and window functions); Python only
+merges the few aggregated rows and labels them.
+"""
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from decimal import ROUND_HALF_UP, Decimal
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.db.models import Count, F, Max, Q, QuerySet, Window
+from django.db.models.functions import Coalesce, RowNumber, TruncDay, TruncMonth, TruncWeek
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from kehu.service.models import Case, ComplaintCategory, ServiceSettings
+from kehu.users.models import User
+
+PERIODS = {"day": TruncDay, "week": TruncWeek, "month": TruncMonth}
+GROUPS = {"team": "team", "owner": "owner_id", "category": "category_id", "kind": "kind"}
+
+
+def service_settings_get() -> ServiceSettings:
+    """The desk's settings; the defaults until an admin first saves them."""
+    return ServiceSettings.objects.order_by("pk").first() or ServiceSettings()
+
+
+def report_zone() -> ZoneInfo:
+    return ZoneInfo(settings.TIME_ZONE)
+
+
+def month_start(day: date) -> date:
+    return day.replace(day=1)
+
+
+def day_bounds(start: date, end: date) -> tuple[datetime, datetime]:
+    """From the start of `start` to the end of `end`, in the report's time zone."""
+    zone = report_zone()
+    return (
+        datetime.combine(start, time.min, tzinfo=zone),
+        datetime.combine(end + timedelta(days=1), time.min, tzinfo=zone),
+    )
+
+
+def months_before(instant: datetime, months: int) -> datetime:
+    """The same local time `months` calendar months earlier (the 31st becomes the month's
+    last day)."""
+    local = timezone.localtime(instant, report_zone())
+    index = local.year * 12 + local.month - 1 - months
+    year, month = divmod(index, 12)
+    month += 1
+    following = date(year + (month == 12), month % 12 + 1, 1)
+    last_day = (following - timedelta(days=1)).day
+    return local.replace(year=year, month=month, day=min(local.day, last_day))
+
+
+def _percent(part: int, whole: int) -> float | None:
+    return round(100 * part / whole, 1) if whole else None
+
+
+def _period_date(value: datetime | date) -> date:
+    if isinstance(value, datetime):
+        return timezone.localtime(value, report_zone()).date()
+    return value
+
+
+# --- SLA report ------------------------------------------------------------------------
+
+
+@dataclass
+class Clock:
+    """One target (first response or resolution) over the cases due in a period."""
+
+    due: int = 0
+    met: int = 0
+    missed: int = 0
+    median: int | None = None
+    p90: int | None = None
+
+    @property
+    def pending(self) -> int:
+        return self.due - self.met - self.missed
+
+    @property
+    def met_percent(self) -> float | None:
+        return _percent(self.met, self.met + self.missed)
+
+    @property
+    def missed_percent(self) -> float | None:
+        return _percent(self.missed, self.met + self.missed)
+
+
+@dataclass
+class SlaRow:
+    period: date
+    key: object
+    label: str
+    is_total: bool = False
+    first_response: Clock = field(default_factory=Clock)
+    resolution: Clock = field(default_factory=Clock)
+
+
+@dataclass(frozen=True)
+class _Target:
+    due: str
+    done: object
+    breached: str
+    minutes: object
+
+
+# A case resolved without a written reply was answered when it was resolved.
+_FIRST_RESPONSE = _Target(
+    due="first_response_due_at",
+    done=Coalesce("first_responded_at", "resolved_at"),
+    breached="first_response_breached_at",
+    minutes=Coalesce("first_response_business_minutes", "resolution_business_minutes"),
+)
+_RESOLUTION = _Target(
+    due="resolution_due_at",
+    done=F("resolved_at"),
+    breached="resolution_breached_at",
+    minutes=F("resolution_business_minutes"),
+)
+
+
+def _outcomes(target: _Target, now: datetime) -> tuple[Q, Q]:
+    """Met: done by the due time and never recorded breached. Missed: recorded breached,
+    done late, or not done, the clock running and the due time passed."""
+    met = Q(done_at__isnull=False, done_at__lte=F(target.due)) & Q(
+        **{f"{target.breached}__isnull": True}
+    )
+    missed = (
+        Q(**{f"{target.breached}__isnull": False})
+        | Q(done_at__gt=F(target.due))
+        | Q(done_at__isnull=True, sla_paused_at__isnull=True, **{f"{target.due}__lte": now})
+    )
+    return met, missed
+
+
+def _due_in(target: _Target, *, start: datetime, end: datetime, period: str, by: str | None):
+    cases = (
+        Case.objects.order_by()
+        .filter(**{f"{target.due}__gte": start, f"{target.due}__lt": end})
+        .annotate(p=PERIODS[period](target.due, tzinfo=report_zone()), done_at=target.done)
+    )
+    return cases.annotate(g=F(GROUPS[by])) if by else cases
+
+
+def _keys(by: str | None) -> list[str]:
+    return ["p", "g"] if by else ["p"]
+
+
+def _clock_counts(target, cases, *, by, now) -> dict[tuple, Clock]:
+    met, missed = _outcomes(target, now)
+    rows = cases.values(*_keys(by)).annotate(
+        n=Count("pk"), met=Count("pk", filter=met), missed=Count("pk", filter=missed)
+    )
+    return {
+        (_period_date(row["p"]), row.get("g")): Clock(
+            due=row["n"], met=row["met"], missed=row["missed"]
+        )
+        for row in rows
+    }
+
+
+def _clock_percentiles(target, cases, *, by) -> dict[tuple, tuple[int | None, int | None]]:
+    """Nearest-rank median and 90th percentile of business minutes, per period and group:
+    the database ranks each group's cases and returns only the two ranks wanted."""
+    partition = [F(key) for key in _keys(by)]
+    ranked = (
+        cases.filter(done_at__isnull=False)
+        .annotate(m=target.minutes)
+        .filter(m__isnull=False)
+        .annotate(
+            rank=Window(RowNumber(), partition_by=partition, order_by=F("m").asc()),
+            n=Window(Count("pk"), partition_by=partition),
+        )
+    )
+    picked = ranked.filter(Q(rank=(F("n") + 1) / 2) | Q(rank=(F("n") * 9 + 9) / 10))
+    found: dict[tuple, list[int | None]] = {}
+    for row in picked.values(*_keys(by), "rank", "n", "m"):
+        rank, n = row["rank"], row["n"]
+        slot = found.setdefault((_period_date(row["p"]), row.get("g")), [None, None])
+        if rank == (n + 1) // 2:
+            slot[0] = row["m"]
+        if rank == (n * 9 + 9) // 10:
+            slot[1] = row["m"]
+    return {key: (median, p90) for key, (median, p90) in found.items()}
+
+
+def _clocks(target, *, start, end, period, by, now) -> dict[tuple, Clock]:
+    cases = _due_in(target, start=start, end=end, period=period, by=by)
+    clocks = _clock_counts(target, cases, by=by, now=now)
+    for key, (median, p90) in _clock_percentiles(target, cases, by=by).items():
+        clocks[key].median, clocks[key].p90 = median, p90
+    return clocks
+
+
+def _group_labels(by: str, keys: set) -> dict:
+    if by == "owner":
+        users = User.objects.filter(pk__in=[k for k in keys if k is not None])
+        names = {user.pk: user.get_full_name() or user.username for user in users}
+        return {key: names.get(key, _("(no owner)")) for key in keys}
+    if by == "category":
+        found = {c.pk: str(c) for c in ComplaintCategory.objects.filter(pk__in=keys - {None})}
+        return {key: found.get(key, _("(no category)")) for key in keys}
+    if by == "kind":
+        return {key: str(Case.Kind(key).label) if key in Case.Kind.values else key for key in keys}
+    return {key: key or _("(no team)") for key in keys}
+
+
+def sla_report(
+    *, start: date, end: date, period: str = "month", by: str = "team", now: datetime | None = None
+) -> list[SlaRow]:
+    """Per period and group, then a total per period: the first-response and resolution
+    targets that fell due from `start` to `end` (dates in the report's time zone).
+
+    A case counts for each target in the period in which that target fell due, whatever
+    happened since. Met: done by the due time. Missed: done late, recorded breached, or
+    still not done with the due time passed and the clock running. The rest are pending
+    (not yet due, or the clock paused waiting on the customer) and count in neither
+    percentage. Median and 90th percentile: business minutes from opening to the first
+    reply (or to resolution when there was none) and to resolution, pauses not counted.
+    """
+    now = now or timezone.now()
+    start_at, end_at = day_bounds(start, end)
+    rows: dict[tuple, SlaRow] = {}
+    for grouping in (by, None):
+        for name, target in (("first_response", _FIRST_RESPONSE), ("resolution", _RESOLUTION)):
+            clocks = _clocks(
+                target, start=start_at, end=end_at, period=period, by=grouping, now=now
+            )
+            for (day, group), clock in clocks.items():
+                key = (day, grouping is None, group if grouping else None)
+                row = rows.setdefault(
+                    key, SlaRow(period=day, key=key[2], label="", is_total=key[1])
+                )
+                setattr(row, name, clock)
+    labels = _group_labels(by, {row.key for row in rows.values() if not row.is_total})
+    for (_day, total, _group), row in rows.items():
+        row.label = _("All") if total else labels[row.key]
+    return [rows[key] for key in sorted(rows, key=lambda k: (k[0], k[1], rows[k].label))]
+
+
+# --- The iceberg -----------------------------------------------------------------------
+
+
+@dataclass
+class IcebergRow:
+    period: date | None
+    category: str
+    complaints: int
+    customers: int
+    estimated: int
+
+
+def estimate_dissatisfied(customers: int, rate_percent: Decimal) -> int:
+    """Complaining customers stand for customers / rate dissatisfied ones."""
+    return int((Decimal(customers) * 100 / Decimal(rate_percent)).to_integral_value(ROUND_HALF_UP))
+
+
+def iceberg(
+    *, start: date, end: date, period: str = "month", rate_percent: Decimal
+) -> tuple[list[IcebergRow], list[IcebergRow]]:
+    """Complaints received from `start` to `end` per period and category, and per category
+    over the whole range: complaints, distinct complaining customers, and the estimate of
+    dissatisfied customers those stand for at the given complaint rate."""
+    start_at, end_at = day_bounds(start, end)
+    complaints = Case.objects.order_by().filter(
+        kind=Case.Kind.COMPLAINT, created_at__gte=start_at, created_at__lt=end_at
+    )
+    names = {c.pk: str(c) for c in ComplaintCategory.objects.all()}
+
+    def row(period, values) -> IcebergRow:
+        return IcebergRow(
+            period=period,
+            category=names.get(values["category_id"], _("(no category)")),
+            complaints=values["complaints"],
+            customers=values["customers"],
+            estimated=estimate_dissatisfied(values["customers"], rate_percent),
+        )
+
+    counts = {"complaints": Count("pk"), "customers": Count("customer_id", distinct=True)}
+    by_period = (
+        complaints.annotate(p=PERIODS[period]("created_at", tzinfo=report_zone()))
+        .values("p", "category_id")
+        .annotate(**counts)
+    )
+    totals = complaints.values("category_id").annotate(**counts)
+    periods = sorted(
+        (row(_period_date(v["p"]), v) for v in by_period), key=lambda r: (r.period, r.category)
+    )
+    return periods, sorted((row(None, v) for v in totals), key=lambda r: -r.complaints)
+
+
+# --- Frequent complainants -------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ComplainantFlag:
+    complaints: int
+    months: int
+
+
+def _recent_complaints(*, now: datetime | None, settings_: ServiceSettings) -> QuerySet[Case]:
+    since = months_before(now or timezone.now(), settings_.habitual_window_months)
+    return Case.objects.order_by().filter(kind=Case.Kind.COMPLAINT, created_at__gte=since)
+
+
+def complainant_flag(*, customer_id: int, now: datetime | None = None) -> ComplainantFlag | None:
+    """Set when the customer made more complaints than the threshold within the window."""
+    found = service_settings_get()
+    count = _recent_complaints(now=now, settings_=found).filter(customer_id=customer_id).count()
+    if count > found.habitual_threshold:
+        return ComplainantFlag(complaints=count, months=found.habitual_window_months)
+    return None
+
+
+def frequent_complainant_ids(*, now: datetime | None = None) -> QuerySet:
+    """A subquery of the customers flagged as frequent complainants."""
+    found = service_settings_get()
+    return (
+        _recent_complaints(now=now, settings_=found)
+        .values("customer_id")
+        .annotate(n=Count("pk"))
+        .filter(n__gt=found.habitual_threshold)
+        .values("customer_id")
+    )
+
+
+def frequent_complainants(*, now: datetime | None = None, limit: int = 200) -> list[dict]:
+    """The flagged customers, most complaints first, with their count and latest one."""
+    found = service_settings_get()
+    rows = (
+        _recent_complaints(now=now, settings_=found)
+        .values("customer_id", "customer__name", "customer__number")
+        .annotate(complaints=Count("pk"), latest=Max("created_at"))
+        .filter(complaints__gt=found.habitual_threshold)
+        .order_by("-complaints", "-latest")[:limit]
+    )
+    return list(rows)
