@@ -22,9 +22,7 @@ def reply(actor, case, when):
 
 
 def move(actor, case, to, when):
-    services.case_transition(
-        actor=actor, case=case, to=to, expected_version=case.version, now=when
-    )
+    services.case_transition(actor=actor, case=case, to=to, expected_version=case.version, now=when)
     case.refresh_from_db()
 
 

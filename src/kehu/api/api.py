@@ -7,6 +7,7 @@ from ninja.security import django_auth
 from kehu.api.auth import TokenAuth
 from kehu.customers.api import router as customers_router
 from kehu.service.api import router as service_router
+from kehu.service.reports_api import router as service_reports_router
 from kehu.telephony.api import router as telephony_router
 
 api = NinjaAPI(
@@ -21,6 +22,7 @@ api = NinjaAPI(
 api.add_router("/", customers_router)
 api.add_router("/", telephony_router)
 api.add_router("/", service_router)
+api.add_router("/", service_reports_router)
 
 
 @api.exception_handler(PermissionDenied)

@@ -15,6 +15,7 @@ from kehu.service.calendars import (
     weekly_hours_from_json,
 )
 from kehu.service.models import BusinessCalendar, CalendarDay, Case, CaseNote, SlaPolicy
+from kehu.service.reports import frequent_complainant_ids
 
 # Customers with one of these tags are key accounts, whose SLA policies may be faster.
 KEY_ACCOUNT_TAGS = ("VIP", "大客户")
@@ -113,7 +114,12 @@ def case_sla_state(case: Case) -> str:
 
 
 def case_list(
-    *, status: str = "", owner=None, sla_state: str = "", customer=None
+    *,
+    status: str = "",
+    owner=None,
+    sla_state: str = "",
+    customer=None,
+    frequent_complainants: bool = False,
 ) -> QuerySet[Case]:
     """Cases newest first, filtered; status "open" means any status before resolved."""
     cases = Case.objects.select_related("customer", "owner", "category")
@@ -127,6 +133,8 @@ def case_list(
         cases = cases.filter(customer=customer)
     if sla_state in _SLA_FILTERS:
         cases = cases.filter(_SLA_FILTERS[sla_state])
+    if frequent_complainants:
+        cases = cases.filter(customer_id__in=frequent_complainant_ids())
     return cases
 
 

@@ -579,6 +579,11 @@ def complaint_category_update(
 SERVICE_SETTING_FIELDS = ("complaint_rate_percent", "habitual_threshold", "habitual_window_months")
 
 
+def _setting_text(value) -> str:
+    """5, 5.0 and 5.00 alike read "5"; 100 stays "100"."""
+    return format(Decimal(str(value)).normalize(), "f")
+
+
 @transaction.atomic
 def service_settings_update(
     *,
@@ -600,15 +605,16 @@ def service_settings_update(
     current.updated_at = now
     current.full_clean()
     current.save()
+    after = {name: getattr(current, name) for name in SERVICE_SETTING_FIELDS}
     ServiceSettingsChange.objects.bulk_create(
         ServiceSettingsChange(
             at=now,
             actor=actor,
             field=name,
-            from_value=str(before[name]),
-            to_value=str(getattr(current, name)),
+            from_value=_setting_text(before[name]),
+            to_value=_setting_text(after[name]),
         )
         for name in SERVICE_SETTING_FIELDS
-        if Decimal(str(before[name])) != Decimal(str(getattr(current, name)))
+        if _setting_text(before[name]) != _setting_text(after[name])
     )
     return current

@@ -162,11 +162,13 @@ def case_list(request):
     sla = request.GET.get("sla", "")
     sla = sla if sla in dict(SLA_STATES) else ""
     mine = bool(request.GET.get("mine"))
+    complainants = bool(request.GET.get("complainants"))
     page = max(_int(request.GET.get("page"), 1), 1)
     cases = selectors.case_list(
         status="" if status == "all" else status,
         owner=request.user if mine else None,
         sla_state=sla,
+        frequent_complainants=complainants,
     )
     # One row more than a page says whether there is a next one, without counting them all.
     rows = list(cases[(page - 1) * CASES_PER_PAGE : page * CASES_PER_PAGE + 1])
@@ -182,6 +184,7 @@ def case_list(request):
             "status": status,
             "sla": sla,
             "mine": mine,
+            "complainants": complainants,
             "statuses": Case.Status.choices,
             "sla_states": SLA_STATES,
             "base_query": query.urlencode(),
