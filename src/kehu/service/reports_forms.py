@@ -66,7 +66,7 @@ class ServiceSettingsForm(forms.ModelForm):
             "complaint_rate_percent": _(
                 "The share of dissatisfied customers who complain, more than 0 and at most "
                 "100. The iceberg estimates the silent ones from it; the research behind the "
-                "default says fewer than 5% complain."
+                "default of 5 says fewer than one in twenty complain."
             ),
             "habitual_threshold": _(
                 "A customer with more complaints than this within the window is flagged as a "

@@ -8,6 +8,7 @@ from django.core.exceptions import ValidationError
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 
 from kehu.customers.forms import apply_service_errors
 from kehu.service import reports, services
@@ -36,12 +37,12 @@ def _sla_csv(rows: list[reports.SlaRow], form: SlaReportForm) -> HttpResponse:
         header += [
             f"{label}: {column}"
             for column in (
-                _("due"),
-                _("met"),
-                _("missed"),
-                _("pending"),
-                _("met %"),
-                _("missed %"),
+                pgettext("SLA report", "due"),
+                pgettext("SLA report", "met"),
+                pgettext("SLA report", "missed"),
+                pgettext("SLA report", "pending"),
+                pgettext("SLA report", "met %"),
+                pgettext("SLA report", "missed %"),
                 _("median business minutes"),
                 _("90th percentile business minutes"),
             )
