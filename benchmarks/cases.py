@@ -169,6 +169,8 @@ def case_rows(count: int, *, agents: list[int], customers: tuple[int, int], cate
                     warned = warn
                 if 0.13 <= roll < 0.18:
                     warn = now - rng.randrange(0, 600)
+                elif warned is None and warn <= now:
+                    warned = warn  # earlier sweeps warned every case past its warning time
                 if due_name == "fr":
                     fr_due, fr_warn = due, warn
                     res_due, res_warn = max(res_due, due + DAY), max(res_warn, due + HOUR)
