@@ -137,3 +137,9 @@ def test_the_reports_link_shows_only_to_those_who_may_see_them(agent, analyst):
     link = reverse("service:report_sla")
     assert link not in logged_in(agent).get(reverse("service:cases")).content.decode()
     assert link in logged_in(analyst).get(reverse("service:cases")).content.decode()
+
+
+def test_the_iceberg_says_estimate_in_chinese(supervisor, march_cases, settings):
+    settings.LANGUAGE_CODE = "zh-hans"
+    page = logged_in(supervisor).get(reverse("service:report_iceberg"), MARCH).content.decode()
+    assert "估计值" in page and "不满意客户估计数（估计）" in page and "5%" in page
