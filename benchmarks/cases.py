@@ -89,7 +89,8 @@ def customers_create(count: int, rng: random.Random) -> tuple[int, int]:
     """Plain individual customers (the search index rows come with them, by trigger)."""
     from kehu.customers.models import Customer
 
-    surnames, given = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗", "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚"
+    surnames = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗"
+    given = "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚"
     batch = []
     for n in range(count):
         name = rng.choice(surnames) + "".join(rng.choices(given, k=rng.choice((1, 2))))
@@ -132,7 +133,8 @@ def case_rows(count: int, *, agents: list[int], customers: tuple[int, int], cate
         fr_minutes, res_minutes = rng.choice(((60, 480), (120, 960), (240, 1440), (30, 240)))
         fr_due = opened + fr_minutes * 60 * rng.choice((1, 2, 3))  # business hours stretch
         res_due = opened + res_minutes * 60 * rng.choice((2, 3, 4))
-        fr_warn, res_warn = opened + (fr_due - opened) * 4 // 5, opened + (res_due - opened) * 4 // 5
+        fr_warn = opened + (fr_due - opened) * 4 // 5
+        res_warn = opened + (res_due - opened) * 4 // 5
         responded = resolved = paused = fr_breach = res_breach = warned = None
         if not is_open:
             late = rng.random() < 0.12
@@ -269,7 +271,8 @@ def load(args) -> None:
         policy = SlaPolicy.objects.create(name="默认", first_response_minutes=120,
                                           resolution_minutes=960)
         # flush empties the categories the migrations seeded; a fresh SQLite file has them.
-        categories = [ComplaintCategory.objects.get_or_create(code=code, defaults={"name": name})[0].pk
+        categories = [ComplaintCategory.objects.get_or_create(code=code,
+                                                              defaults={"name": name})[0].pk
                       for code, name in (("product", "Product"), ("service", "Service"),
                                          ("commitment", "Broken commitment"),
                                          ("offer", "Offer or discount"), ("other", "Other"))]
@@ -316,7 +319,8 @@ COMBINATIONS = [
      True),
     ("all, breached", {"status": "all", "sla": "breached"}, False),
 ]
-# Measured and printed, outside the issue's target: the frequent-complainant filter.
+# Measured and printed (20 requests), outside the issue's target: the frequent-complainant
+# filter.
 EXTRA = [("open, frequent complainants", {"complainants": "1"}, False)]
 
 
@@ -333,24 +337,28 @@ def measure_list(args, rng: random.Random) -> dict[str, dict]:
     supervisor = User.objects.get(username="supervisor")
     results = {}
     print(f"\ncase list: {args.requests} requests per filter (after 20 unmeasured), "
-          "server-side (view, selector, template)")
+          "server-side (view, selector, template); the CPU time this process spent is a "
+          "figure less at the mercy of other work on the machine")
     for label, query, as_agent in COMBINATIONS + EXTRA:
-        timings, shown = [], 0
-        for n in range(args.requests + 20):
+        timings, cpu, shown = [], [], 0
+        requests = args.requests if (label, query, as_agent) in COMBINATIONS else 20
+        for n in range(requests + 20):
             params = dict(query)
             if rng.random() < 0.2:
                 params["page"] = str(rng.randint(2, 5))
             request = factory.get("/cases/", params)
             request.user = rng.choice(agents) if as_agent else supervisor
-            started = time.perf_counter()
+            started, started_cpu = time.perf_counter(), time.process_time()
             response = case_list(request)
             elapsed = (time.perf_counter() - started) * 1000
             if n >= 20:
                 timings.append(elapsed)
+                cpu.append((time.process_time() - started_cpu) * 1000)
                 shown += response.content.count(b'href="/cases/') > 0
         figures = percentiles(timings)
-        results[label] = figures
+        results[label] = figures | {"cpu_p95": percentiles(cpu)["p95"]}
         print(f"  {label:<32} " + "  ".join(f"{k} {v:7.2f} ms" for k, v in figures.items())
+              + f"  | CPU p95 {results[label]['cpu_p95']:6.2f} ms"
               + ("" if shown else "  (no rows shown!)"))
     return results
 
@@ -430,8 +438,8 @@ def print_verdicts(args, results: dict) -> None:
     targeted = {label: results["lists"][label] for label, _q, _a in COMBINATIONS}
     worst_label, worst = max(targeted.items(), key=lambda item: item[1]["p95"])
     print(f"  {verdict(worst['p95'] < LIST_TARGET_MS)} case list filtered by status, owner and "
-          f"SLA state: worst p95 {worst['p95']:.1f} ms ({worst_label}) (target < "
-          f"{LIST_TARGET_MS:g} ms){scale}")
+          f"SLA state: worst p95 {worst['p95']:.1f} ms ({worst_label}; its CPU p95 "
+          f"{worst['cpu_p95']:.1f} ms) (target < {LIST_TARGET_MS:g} ms){scale}")
     print(f"  {verdict(results['sweep'] < SWEEP_TARGET_S)} breach sweep over all open cases "
           f"{results['sweep']:.2f} s (target < {SWEEP_TARGET_S:g} s){scale}")
 
