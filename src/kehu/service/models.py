@@ -306,9 +306,13 @@ class Case(models.Model):
             # the 200,000 open cases for every page.
             models.Index(fields=["created_at", "id"], name="service_case_created"),
             models.Index(fields=["owner", "created_at", "id"], name="service_case_owner_created"),
-            # Complaints received in a period: the iceberg and frequent complainants.
+            # Complaints received in a period (the iceberg, the complainants page), and one
+            # customer's recent complaints (the frequent-complainant flag and filter).
             models.Index(
                 fields=["kind", "created_at", "customer"], name="service_case_kind_created"
+            ),
+            models.Index(
+                fields=["customer", "kind", "created_at"], name="service_case_customer_kind"
             ),
             # The breach sweep: small indexes of the clocks it still watches.
             models.Index(

@@ -10,7 +10,17 @@ from decimal import ROUND_HALF_UP, Decimal
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.db.models import Count, F, Max, Q, QuerySet, Window
+from django.db.models import (
+    Count,
+    F,
+    IntegerField,
+    Max,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Window,
+)
 from django.db.models.functions import Coalesce, RowNumber, TruncDay, TruncMonth, TruncWeek
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -318,15 +328,20 @@ def complainant_flag(*, customer_id: int, now: datetime | None = None) -> Compla
     return None
 
 
-def frequent_complainant_ids(*, now: datetime | None = None) -> QuerySet:
-    """A subquery of the customers flagged as frequent complainants."""
+def only_frequent_complainants(cases: QuerySet[Case], *, now: datetime | None = None):
+    """`cases` of flagged customers only. Each row's customer is counted from an index as
+    the database walks the cases in order, so a page stops early instead of counting every
+    customer's complaints first."""
     found = service_settings_get()
-    return (
+    counts = (
         _recent_complaints(now=now, settings_=found)
-        .values("customer_id")
+        .filter(customer=OuterRef("customer"))
+        .values("customer")
         .annotate(n=Count("pk"))
-        .filter(n__gt=found.habitual_threshold)
-        .values("customer_id")
+        .values("n")
+    )
+    return cases.alias(recent_complaints=Subquery(counts, output_field=IntegerField())).filter(
+        recent_complaints__gt=found.habitual_threshold
     )
 
 

@@ -15,7 +15,7 @@ from kehu.service.calendars import (
     weekly_hours_from_json,
 )
 from kehu.service.models import BusinessCalendar, CalendarDay, Case, CaseNote, SlaPolicy
-from kehu.service.reports import frequent_complainant_ids
+from kehu.service.reports import only_frequent_complainants
 
 # Customers with one of these tags are key accounts, whose SLA policies may be faster.
 KEY_ACCOUNT_TAGS = ("VIP", "大客户")
@@ -134,7 +134,7 @@ def case_list(
     if sla_state in _SLA_FILTERS:
         cases = cases.filter(_SLA_FILTERS[sla_state])
     if frequent_complainants:
-        cases = cases.filter(customer_id__in=frequent_complainant_ids())
+        cases = only_frequent_complainants(cases)
     return cases
 
 
