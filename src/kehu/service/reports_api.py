@@ -105,9 +105,7 @@ def iceberg_report(
     }
 
 
-@router.get(
-    "/service/complainants", response=list[ComplainantOut], summary="Frequent complainants"
-)
+@router.get("/service/complainants", response=list[ComplainantOut], summary="Frequent complainants")
 def complainants(request):
     check(request, Capability.SERVICE_REPORTS_VIEW)
     return reports.frequent_complainants()

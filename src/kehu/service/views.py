@@ -174,17 +174,14 @@ def case_list(request):
     rows = list(cases[(page - 1) * CASES_PER_PAGE : page * CASES_PER_PAGE + 1])
     # Labels translated once per page: get_FOO_display rebuilds its choices on every call,
     # a third of the page's rendering time.
-    labels = [
-        (name, {value: str(label) for value, label in choices})
-        for name, choices in (
-            ("kind", Case.Kind.choices),
-            ("priority", Case.Priority.choices),
-            ("status", Case.Status.choices),
-        )
-    ]
+    kinds, priorities, statuses = (
+        {value: str(label) for value, label in choices.choices}
+        for choices in (Case.Kind, Case.Priority, Case.Status)
+    )
     for case in rows:
-        for name, found in labels:
-            setattr(case, f"{name}_label", found.get(getattr(case, name), getattr(case, name)))
+        case.kind_label = kinds[case.kind]
+        case.priority_label = priorities[case.priority]
+        case.status_label = statuses[case.status]
     query = request.GET.copy()
     query.pop("page", None)
     return render(
