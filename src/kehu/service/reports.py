@@ -10,6 +10,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
+from django.db import connection
 from django.db.models import Case as SqlCase
 from django.db.models import (
     Count,
@@ -19,6 +20,7 @@ from django.db.models import (
     OuterRef,
     Q,
     QuerySet,
+    RowRange,
     Subquery,
     Value,
     When,
@@ -218,26 +220,44 @@ def _clock_counts(target, cases, *, periods, by, now) -> dict[tuple, Clock]:
 
 def _clock_percentiles(target, cases, *, periods, by) -> dict[tuple, tuple]:
     """Nearest-rank median and 90th percentile of business minutes, per period and group:
-    the database ranks each group's cases and returns only the two ranks wanted."""
+    the database ranks each group's cases and returns only the two ranks wanted.
+
+    One window (the count spans the whole partition in the rank's own order, so both share
+    one sort), filtered by a plain outer query: Django's filter on window columns repeats
+    them, and SQLite then sorted the cases four times."""
     partition = [F(key) for key in _keys(by)]
+    order = F("m").asc()
     ranked = (
         cases.filter(done_at__isnull=False)
         .annotate(m=target.minutes)
         .filter(m__isnull=False)
         .annotate(
-            rank=Window(RowNumber(), partition_by=partition, order_by=F("m").asc()),
-            n=Window(Count("pk"), partition_by=partition),
+            rank=Window(RowNumber(), partition_by=partition, order_by=order),
+            n=Window(
+                Count("pk"), partition_by=partition, order_by=order, frame=RowRange(None, None)
+            ),
         )
+        .values(*_keys(by), "rank", "n", "m")
     )
-    picked = ranked.filter(Q(rank=(F("n") + 1) / 2) | Q(rank=(F("n") * 9 + 9) / 10))
+    inner, params = ranked.query.sql_with_params()
+    quote = connection.ops.quote_name
+    columns = ", ".join(quote(name) for name in (*_keys(by), "rank", "n", "m"))
+    rank, n = quote("rank"), quote("n")
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT {columns} FROM ({inner}) ranked "
+            f"WHERE {rank} = ({n} + 1) / 2 OR {rank} = ({n} * 9 + 9) / 10",
+            params,
+        )
+        picked = cursor.fetchall()
     found: dict[tuple, list[int | None]] = {}
-    for row in picked.values(*_keys(by), "rank", "n", "m"):
-        rank, n = row["rank"], row["n"]
-        slot = found.setdefault((periods.starts[row["p"]], row.get("g")), [None, None])
-        if rank == (n + 1) // 2:
-            slot[0] = row["m"]
-        if rank == (n * 9 + 9) // 10:
-            slot[1] = row["m"]
+    for *key, rank_of, count, minutes in picked:
+        group = key[1] if by else None
+        slot = found.setdefault((periods.starts[key[0]], group), [None, None])
+        if rank_of == (count + 1) // 2:
+            slot[0] = minutes
+        if rank_of == (count * 9 + 9) // 10:
+            slot[1] = minutes
     return {key: (median, p90) for key, (median, p90) in found.items()}
 
 
