@@ -9,6 +9,7 @@ from kehu.customers.api import router as customers_router
 from kehu.feedback.api import router as feedback_router
 from kehu.promises.api import router as promises_router
 from kehu.service.api import router as service_router
+from kehu.service.reports_api import router as service_reports_router
 from kehu.telephony.api import router as telephony_router
 
 api = NinjaAPI(
@@ -27,6 +28,7 @@ api.add_router("/", telephony_router)
 api.add_router("/", service_router)
 api.add_router("/", promises_router)
 api.add_router("/", feedback_router)
+api.add_router("/", service_reports_router)
 
 
 @api.exception_handler(PermissionDenied)

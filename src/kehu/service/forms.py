@@ -8,13 +8,13 @@ from django.core.exceptions import ValidationError
 from django.utils.dates import WEEKDAYS
 from django.utils.translation import gettext_lazy as _
 
+from kehu.service import worksheet
 from kehu.service.calendars import (
     DAYS_PER_WEEK,
     day_hours_from_json,
     day_hours_to_json,
     holiday_regions,
 )
-from kehu.service import worksheet
 from kehu.service.models import (
     AMOUNT_DIGITS,
     REASON_MAX,

@@ -31,6 +31,7 @@ from kehu.service.models import (
     RootCause,
     SlaPolicy,
 )
+from kehu.service.reports import only_frequent_complainants
 from kehu.users.models import User
 from kehu.users.roles import Capability, Role, role_can
 
@@ -131,7 +132,12 @@ def case_sla_state(case: Case) -> str:
 
 
 def case_list(
-    *, status: str = "", owner=None, sla_state: str = "", customer=None
+    *,
+    status: str = "",
+    owner=None,
+    sla_state: str = "",
+    customer=None,
+    frequent_complainants: bool = False,
 ) -> QuerySet[Case]:
     """Cases newest first, filtered; status "open" means any status before resolved."""
     cases = Case.objects.select_related("customer", "owner", "category")
@@ -145,6 +151,8 @@ def case_list(
         cases = cases.filter(customer=customer)
     if sla_state in _SLA_FILTERS:
         cases = cases.filter(_SLA_FILTERS[sla_state])
+    if frequent_complainants:
+        cases = only_frequent_complainants(cases)
     return cases
 
 

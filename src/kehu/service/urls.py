@@ -1,6 +1,6 @@
 from django.urls import path
 
-from kehu.service import recovery_views, views
+from kehu.service import recovery_views, reports_views, views
 
 app_name = "service"
 urlpatterns = [
@@ -16,6 +16,10 @@ urlpatterns = [
     path("service/policies/<int:pk>/", views.sla_policy_edit, name="policy"),
     path("service/categories/", views.complaint_category_list, name="categories"),
     path("service/categories/<int:pk>/", views.complaint_category_edit, name="category"),
+    path("service/reports/", reports_views.sla_report, name="report_sla"),
+    path("service/reports/iceberg/", reports_views.iceberg_report, name="report_iceberg"),
+    path("service/reports/complainants/", reports_views.complainants, name="complainants"),
+    path("service/settings/", reports_views.service_settings, name="settings"),
     path("cases/", views.case_list, name="cases"),
     path("cases/new/", views.case_create, name="case_create"),
     path("cases/<int:pk>/", views.case_detail, name="case"),

@@ -14,7 +14,6 @@ from django.views.decorators.http import require_POST
 from kehu.customers.forms import apply_service_errors
 from kehu.customers.models import Customer
 from kehu.service import selectors, services
-from kehu.service.recovery_views import case_recovery_context
 from kehu.service.calendars import DayKind, business_time_per_week, weekly_hours_from_json
 from kehu.service.forms import (
     CalendarDayForm,
@@ -34,6 +33,7 @@ from kehu.service.models import (
     RootCause,
     SlaPolicy,
 )
+from kehu.service.recovery_views import case_recovery_context
 from kehu.users.permissions import require
 from kehu.users.roles import Capability
 
@@ -170,14 +170,26 @@ def case_list(request):
     sla = request.GET.get("sla", "")
     sla = sla if sla in dict(SLA_STATES) else ""
     mine = bool(request.GET.get("mine"))
+    complainants = bool(request.GET.get("complainants"))
     page = max(_int(request.GET.get("page"), 1), 1)
     cases = selectors.case_list(
         status="" if status == "all" else status,
         owner=request.user if mine else None,
         sla_state=sla,
+        frequent_complainants=complainants,
     )
     # One row more than a page says whether there is a next one, without counting them all.
     rows = list(cases[(page - 1) * CASES_PER_PAGE : page * CASES_PER_PAGE + 1])
+    # Labels translated once per page: get_FOO_display rebuilds its choices on every call,
+    # a third of the page's rendering time.
+    kinds, priorities, statuses = (
+        {value: str(label) for value, label in choices.choices}
+        for choices in (Case.Kind, Case.Priority, Case.Status)
+    )
+    for case in rows:
+        case.kind_label = kinds[case.kind]
+        case.priority_label = priorities[case.priority]
+        case.status_label = statuses[case.status]
     query = request.GET.copy()
     query.pop("page", None)
     return render(
@@ -190,6 +202,7 @@ def case_list(request):
             "status": status,
             "sla": sla,
             "mine": mine,
+            "complainants": complainants,
             "statuses": Case.Status.choices,
             "sla_states": SLA_STATES,
             "base_query": query.urlencode(),

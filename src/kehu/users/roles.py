@@ -32,6 +32,7 @@ class Capability(models.TextChoices):
     SERVICE_REPORTS_VIEW = "service.reports", _("See service reports")
     WEBHOOK_MANAGE = "webhook.manage", _("Manage outbound webhooks")
     SURVEY_MANAGE = "survey.manage", _("Create and send surveys")
+    SERVICE_SETTINGS_EDIT = "service.settings", _("Change service settings")
 
 
 _ALL = frozenset(Role)
@@ -63,6 +64,7 @@ CAPABILITY_ROLES: dict[Capability, frozenset[Role]] = {
     Capability.SERVICE_REPORTS_VIEW: frozenset({Role.SUPERVISOR, Role.ANALYST, Role.ADMIN}),
     Capability.WEBHOOK_MANAGE: frozenset({Role.ADMIN}),
     Capability.SURVEY_MANAGE: frozenset({Role.SUPERVISOR, Role.ADMIN}),
+    Capability.SERVICE_SETTINGS_EDIT: frozenset({Role.ADMIN}),
 }
 
 

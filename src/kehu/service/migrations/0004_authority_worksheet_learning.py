@@ -2,9 +2,10 @@
 
 import django.core.validators
 import django.db.models.deletion
-import kehu.service.models
 from django.conf import settings
 from django.db import migrations, models
+
+import kehu.service.models
 
 
 class Migration(migrations.Migration):
