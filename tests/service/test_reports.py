@@ -7,7 +7,7 @@ from kehu.service import reports, services
 from kehu.service.models import Case, ComplaintCategory
 
 from .calendars_fixtures import at
-from .cases_fixtures import case_open
+from .cases_fixtures import case_open, resolving
 
 S = Case.Status
 MONDAY_9 = at(2026, 3, 16, 9)
@@ -22,7 +22,14 @@ def reply(actor, case, when):
 
 
 def move(actor, case, to, when):
-    services.case_transition(actor=actor, case=case, to=to, expected_version=case.version, now=when)
+    services.case_transition(
+        actor=actor,
+        case=case,
+        to=to,
+        expected_version=case.version,
+        now=when,
+        **(resolving(case) if to == S.RESOLVED else {}),
+    )
     case.refresh_from_db()
 
 

@@ -5,7 +5,7 @@ from kehu.service import services
 from kehu.service.models import Case, CaseEvent
 
 from .calendars_fixtures import at
-from .cases_fixtures import case_open
+from .cases_fixtures import case_open, resolving
 
 S = Case.Status
 
@@ -37,7 +37,12 @@ def test_events_match_the_cases_marked(agent, customer, policy):
         now=at(2026, 3, 16, 9, 5),
     )
     services.case_transition(
-        actor=agent, case=cases[1], to=S.RESOLVED, expected_version=1, now=at(2026, 3, 16, 9, 5)
+        actor=agent,
+        case=cases[1],
+        to=S.RESOLVED,
+        expected_version=1,
+        now=at(2026, 3, 16, 9, 5),
+        **resolving(cases[1]),
     )
     found = services.case_sla_sweep(now=at(2026, 3, 16, 11, 30))
     # Three unanswered and open (one answered, one resolved): three breaches.
