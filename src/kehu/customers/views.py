@@ -18,6 +18,7 @@ from kehu.customers.forms import (
 from kehu.customers.models import Contact, Customer
 from kehu.customers.phones import phone_parse_or_none
 from kehu.promises import selectors as promise_selectors
+from kehu.sales import selectors as sales_selectors
 from kehu.promises.forms import CommitmentForm
 from kehu.service import selectors as service_selectors
 from kehu.users.permissions import require
@@ -102,6 +103,7 @@ def customer_card(request, pk: int):
         "broken_commitments": promise_selectors.customer_broken_commitments(customer=customer),
         "follow_ups": promise_selectors.customer_follow_ups(customer=customer),
         "commitment_form": CommitmentForm(),
+        "purchases": sales_selectors.customer_recent_purchases(customer=customer),
     })
 
 

@@ -31,6 +31,9 @@ class Capability(models.TextChoices):
     FOLLOW_UP_MANAGE = "follow_up.manage", _("Change anyone's promises and follow-ups")
     SERVICE_REPORTS_VIEW = "service.reports", _("See service reports")
     WEBHOOK_MANAGE = "webhook.manage", _("Manage outbound webhooks")
+    SALES_RECORD = "sales.record", _("Record purchases and refunds")
+    LOYALTY_WORK = "loyalty.work", _("Enrol members and redeem their points")
+    LOYALTY_MANAGE = "loyalty.manage", _("Run the loyalty programme: tiers, rewards, offers, adjustments")
 
 
 _ALL = frozenset(Role)
@@ -61,6 +64,11 @@ CAPABILITY_ROLES: dict[Capability, frozenset[Role]] = {
     Capability.FOLLOW_UP_MANAGE: frozenset({Role.SUPERVISOR, Role.ADMIN}),
     Capability.SERVICE_REPORTS_VIEW: frozenset({Role.SUPERVISOR, Role.ANALYST, Role.ADMIN}),
     Capability.WEBHOOK_MANAGE: frozenset({Role.ADMIN}),
+    Capability.SALES_RECORD: frozenset({Role.SUPERVISOR, Role.ADMIN}),
+    Capability.LOYALTY_WORK: frozenset(
+        {Role.AGENT, Role.KEY_ACCOUNT_MANAGER, Role.SUPERVISOR, Role.ADMIN}
+    ),
+    Capability.LOYALTY_MANAGE: frozenset({Role.SUPERVISOR, Role.ADMIN}),
 }
 
 
