@@ -23,6 +23,8 @@ class Programme(models.Model):
     )
     window_days = models.PositiveIntegerField(_("tier window (days)"), default=365)
     grace_days = models.PositiveIntegerField(_("grace before a downgrade (days)"), default=30)
+    # The earning job has looked at every transaction up to this id.
+    earned_through = models.BigIntegerField(default=0, editable=False)
 
     class Meta:
         verbose_name = _("loyalty programme")
