@@ -366,7 +366,8 @@ def reward_redeem(*, actor: User | None, member: Member, reward: Reward, quantit
         raise ValidationError({"quantity": _("The quantity must be between 1 and 100.")})
     # Always the member first, then the reward: two redemptions lock in the same order.
     member = _locked_member(member)
-    reward = Reward.objects.select_for_update().select_related("min_tier").get(pk=reward.pk)
+    reward = Reward.objects.select_for_update(of=("self",)).select_related("min_tier").get(
+        pk=reward.pk)
     if not reward.is_active or (reward.valid_until and reward.valid_until <= now):
         raise ValidationError({"reward": _("This reward is no longer available.")})
     if reward.min_tier_id and (
