@@ -17,6 +17,7 @@ from kehu.customers.forms import (
 )
 from kehu.customers.models import Contact, Customer
 from kehu.customers.phones import phone_parse_or_none
+from kehu.loyalty import selectors as loyalty_selectors
 from kehu.promises import selectors as promise_selectors
 from kehu.sales import selectors as sales_selectors
 from kehu.promises.forms import CommitmentForm
@@ -104,6 +105,7 @@ def customer_card(request, pk: int):
         "follow_ups": promise_selectors.customer_follow_ups(customer=customer),
         "commitment_form": CommitmentForm(),
         "purchases": sales_selectors.customer_recent_purchases(customer=customer),
+        "loyalty_member": loyalty_selectors.customer_member(customer=customer),
     })
 
 
