@@ -6,6 +6,7 @@ from ninja.security import django_auth
 
 from kehu.api.auth import TokenAuth
 from kehu.customers.api import router as customers_router
+from kehu.loyalty.api import router as loyalty_router
 from kehu.promises.api import router as promises_router
 from kehu.service.api import router as service_router
 from kehu.telephony.api import router as telephony_router
@@ -14,7 +15,8 @@ api = NinjaAPI(
     title="kehu API",
     version="1",
     description="Customers, contacts, calls and caller lookup, service cases, promises and "
-    "follow-ups. Authenticate with `Authorization: Bearer <token>` "
+    "follow-ups, loyalty (members, points, rewards, offers) and transactions. "
+    "Authenticate with `Authorization: Bearer <token>` "
     "(create tokens under Account → API tokens) or a signed-in session.",
     auth=[TokenAuth(), django_auth],
     docs_decorator=login_required,
@@ -24,6 +26,7 @@ api.add_router("/", customers_router)
 api.add_router("/", telephony_router)
 api.add_router("/", service_router)
 api.add_router("/", promises_router)
+api.add_router("/", loyalty_router)
 
 
 @api.exception_handler(PermissionDenied)
