@@ -19,8 +19,8 @@ from kehu.customers.models import Contact, Customer
 from kehu.customers.phones import phone_parse_or_none
 from kehu.loyalty import selectors as loyalty_selectors
 from kehu.promises import selectors as promise_selectors
-from kehu.sales import selectors as sales_selectors
 from kehu.promises.forms import CommitmentForm
+from kehu.sales import selectors as sales_selectors
 from kehu.service import selectors as service_selectors
 from kehu.users.permissions import require
 from kehu.users.roles import Capability

@@ -11,7 +11,7 @@ from ninja import Field, Router, Schema
 
 from kehu.customers.models import Customer
 from kehu.loyalty import selectors, services
-from kehu.loyalty.models import Member, Offer, PointsEntry, Redemption, Reward
+from kehu.loyalty.models import Member, Offer, PointsEntry, Reward
 from kehu.sales import services as sales_services
 from kehu.sales.models import Transaction
 from kehu.users.permissions import check

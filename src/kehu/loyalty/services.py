@@ -309,7 +309,8 @@ def tiers_evaluate(*, now: datetime | None = None) -> dict[str, int]:
     values = {metric: _metrics(metric, since) for metric in {t.metric for t in tiers}}
     rank = {t.pk: t.rank for t in tiers}
     grace = timedelta(days=programme.grace_days)
-    changes: list[TierChange] = []
+    at, grace_ends = _dt(now), _dt(now + grace)  # database values, made once
+    changes: list[tuple] = []  # (member, kind, from tier, to tier)
     updates: list[tuple] = []
     with transaction.atomic():
         rows = Member.objects.values_list("pk", "tier_id", "grace_until").iterator(chunk_size=20000)
@@ -322,22 +323,18 @@ def tiers_evaluate(*, now: datetime | None = None) -> dict[str, int]:
             current = rank.get(tier_id, -1)
             new = qualified.rank if qualified else -1
             if new > current:
-                changes.append(TierChange(member_id=pk, kind="upgrade", from_tier_id=tier_id,
-                                          to_tier_id=qualified.pk, at=now))
-                updates.append((qualified.pk, now, None, pk))
+                changes.append((pk, "upgrade", tier_id, qualified.pk))
+                updates.append((qualified.pk, at, None, pk))
                 counts["upgrade"] += 1
             elif new < current:
                 if grace_until is None and grace:
-                    changes.append(TierChange(member_id=pk, kind="at_risk", from_tier_id=tier_id,
-                                              to_tier_id=qualified.pk if qualified else None,
-                                              at=now))
-                    updates.append((tier_id, None, now + grace, pk))
+                    changes.append((pk, "at_risk", tier_id, qualified.pk if qualified else None))
+                    updates.append((tier_id, None, grace_ends, pk))
                     counts["at_risk"] += 1
                 elif grace_until is None or grace_until <= now:
                     to_id = qualified.pk if qualified else None
-                    changes.append(TierChange(member_id=pk, kind="downgrade",
-                                              from_tier_id=tier_id, to_tier_id=to_id, at=now))
-                    updates.append((to_id, now, None, pk))
+                    changes.append((pk, "downgrade", tier_id, to_id))
+                    updates.append((to_id, at, None, pk))
                     counts["downgrade"] += 1
             elif grace_until is not None:
                 updates.append((tier_id, None, None, pk))
@@ -347,9 +344,12 @@ def tiers_evaluate(*, now: datetime | None = None) -> dict[str, int]:
             cursor.executemany(
                 "UPDATE loyalty_member SET tier_id = %s,"
                 " tier_since = COALESCE(%s, tier_since), grace_until = %s WHERE id = %s",
-                [(t, _dt(s) if s else None, _dt(g) if g else None, pk)
-                 for t, s, g, pk in updates])
-        TierChange.objects.bulk_create(changes, batch_size=5000)
+                updates)
+            # Model instances would cost several times what the database spends per row.
+            cursor.executemany(
+                f"INSERT INTO {TierChange._meta.db_table}"
+                " (member_id, kind, from_tier_id, to_tier_id, at) VALUES (%s, %s, %s, %s, %s)",
+                [(*change, at) for change in changes])
     return counts
 
 
@@ -366,8 +366,12 @@ def reward_redeem(*, actor: User | None, member: Member, reward: Reward, quantit
         raise ValidationError({"quantity": _("The quantity must be between 1 and 100.")})
     # Always the member first, then the reward: two redemptions lock in the same order.
     member = _locked_member(member)
-    reward = Reward.objects.select_for_update(of=("self",)).select_related("min_tier").get(
-        pk=reward.pk)
+    reward = Reward.objects.select_related("min_tier").get(pk=reward.pk)
+    if reward.stock is not None:
+        # Limited stock: the reward's row too. Unlimited ones need no lock, so redemptions
+        # of one popular reward by different members do not queue on it.
+        reward = Reward.objects.select_for_update(of=("self",)).select_related(
+            "min_tier").get(pk=reward.pk)
     if not reward.is_active or (reward.valid_until and reward.valid_until <= now):
         raise ValidationError({"reward": _("This reward is no longer available.")})
     if reward.min_tier_id and (
