@@ -7,7 +7,7 @@ from decimal import Decimal
 from django.core.exceptions import ValidationError
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext as _
-from ninja import Field, Router, Schema
+from ninja import Field, Router, Schema, Status
 
 from kehu.customers.models import Customer
 from kehu.loyalty import selectors, services
@@ -147,7 +147,7 @@ def members_list(request, customer_id: int | None = None, tier: str | None = Non
 def members_enrol(request, payload: EnrolIn):
     check(request, Capability.LOYALTY_WORK)
     member = services.member_enrol(actor=request.user, customer=_customer(payload.customer_id))
-    return 201, _member(member.pk)
+    return Status(201, _member(member.pk))
 
 
 @router.get("/loyalty/members/{member_id}", response=MemberOut, summary="One member")
@@ -167,8 +167,8 @@ def member_ledger(request, member_id: int):
              summary="Adjust points, with a reason")
 def member_adjust(request, member_id: int, payload: AdjustIn):
     check(request, Capability.LOYALTY_MANAGE)
-    return 201, services.points_adjust(actor=request.user, member=_member(member_id),
-                                       points=payload.points, reason=payload.reason)
+    return Status(201, services.points_adjust(actor=request.user, member=_member(member_id),
+                                       points=payload.points, reason=payload.reason))
 
 
 @router.get("/loyalty/rewards", response=list[RewardOut], summary="The rewards catalogue")
@@ -186,8 +186,8 @@ def member_redeem(request, member_id: int, payload: RedeemIn):
     reward = Reward.objects.filter(pk=payload.reward_id).first()
     if reward is None:
         raise ValidationError({"reward_id": [_("No such reward.")]})
-    return 201, services.reward_redeem(actor=request.user, member=_member(member_id),
-                                       reward=reward, quantity=payload.quantity)
+    return Status(201, services.reward_redeem(actor=request.user, member=_member(member_id),
+                                       reward=reward, quantity=payload.quantity))
 
 
 @router.get("/loyalty/redemptions", response=list[RedemptionOut], summary="List redemptions")
@@ -216,7 +216,7 @@ def offer_use(request, offer_id: int, payload: OfferUseIn):
     offer = get_object_or_404(Offer, pk=offer_id)
     use = services.offer_use(actor=request.user, offer=offer,
                              customer=_customer(payload.customer_id))
-    return 201, {"id": use.pk, "offer_id": offer.pk, "customer_id": use.customer_id}
+    return Status(201, {"id": use.pk, "offer_id": offer.pk, "customer_id": use.customer_id})
 
 
 @router.get("/loyalty/report", response=dict, summary="Members by tier, points liability, "
@@ -247,4 +247,4 @@ def transaction_record(request, payload: TransactionIn):
         product=payload.product, category=payload.category, channel=payload.channel,
         external_id=payload.external_id, refund_of=refund_of)
     services.points_earn(transaction_=recorded)
-    return 201, recorded
+    return Status(201, recorded)
