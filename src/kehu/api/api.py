@@ -7,6 +7,7 @@ from ninja.security import django_auth
 from kehu.api.auth import TokenAuth
 from kehu.customers.api import router as customers_router
 from kehu.feedback.api import router as feedback_router
+from kehu.loyalty.api import router as loyalty_router
 from kehu.promises.api import router as promises_router
 from kehu.service.api import router as service_router
 from kehu.service.reports_api import router as service_reports_router
@@ -16,7 +17,8 @@ api = NinjaAPI(
     title="kehu API",
     version="1",
     description="Customers, contacts, calls and caller lookup, service cases, promises and "
-    "follow-ups, surveys and satisfaction results. "
+    "follow-ups, surveys and satisfaction results, loyalty (members, points, rewards, "
+    "offers) and transactions. "
     "Authenticate with `Authorization: Bearer <token>` "
     "(create tokens under Account → API tokens) or a signed-in session.",
     auth=[TokenAuth(), django_auth],
@@ -29,6 +31,7 @@ api.add_router("/", service_router)
 api.add_router("/", promises_router)
 api.add_router("/", feedback_router)
 api.add_router("/", service_reports_router)
+api.add_router("/", loyalty_router)
 
 
 @api.exception_handler(PermissionDenied)

@@ -48,6 +48,8 @@ INSTALLED_APPS = [
     "kehu.telephony",
     "kehu.service",
     "kehu.promises",
+    "kehu.sales",
+    "kehu.loyalty",
     "kehu.api",
     "kehu.webhooks",
     "kehu.webform",

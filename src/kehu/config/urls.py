@@ -19,6 +19,7 @@ urlpatterns = [
     path("", include("kehu.telephony.urls")),
     path("", include("kehu.service.urls")),
     path("", include("kehu.promises.urls")),
+    path("", include("kehu.loyalty.urls")),
     path("", include("kehu.webhooks.urls")),
     path("", include("kehu.webform.urls")),
     path("", include("kehu.feedback.urls")),

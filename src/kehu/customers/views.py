@@ -18,8 +18,10 @@ from kehu.customers.forms import (
 from kehu.customers.models import Contact, Customer
 from kehu.customers.phones import phone_parse_or_none
 from kehu.feedback import selectors as feedback_selectors
+from kehu.loyalty import selectors as loyalty_selectors
 from kehu.promises import selectors as promise_selectors
 from kehu.promises.forms import CommitmentForm
+from kehu.sales import selectors as sales_selectors
 from kehu.service import selectors as service_selectors
 from kehu.users.permissions import require
 from kehu.users.roles import Capability
@@ -104,6 +106,8 @@ def customer_card(request, pk: int):
         "follow_ups": promise_selectors.customer_follow_ups(customer=customer),
         "commitment_form": CommitmentForm(),
         "latest_scores": feedback_selectors.customer_latest_scores(customer=customer),
+        "purchases": sales_selectors.customer_recent_purchases(customer=customer),
+        "loyalty_member": loyalty_selectors.customer_member(customer=customer),
     })
 
 

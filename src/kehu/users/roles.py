@@ -33,6 +33,9 @@ class Capability(models.TextChoices):
     WEBHOOK_MANAGE = "webhook.manage", _("Manage outbound webhooks")
     SURVEY_MANAGE = "survey.manage", _("Create and send surveys")
     SERVICE_SETTINGS_EDIT = "service.settings", _("Change service settings")
+    SALES_RECORD = "sales.record", _("Record purchases and refunds")
+    LOYALTY_WORK = "loyalty.work", _("Enrol members and redeem their points")
+    LOYALTY_MANAGE = "loyalty.manage", _("Run the loyalty programme: tiers, rewards, offers, adjustments")
 
 
 _ALL = frozenset(Role)
@@ -65,6 +68,11 @@ CAPABILITY_ROLES: dict[Capability, frozenset[Role]] = {
     Capability.WEBHOOK_MANAGE: frozenset({Role.ADMIN}),
     Capability.SURVEY_MANAGE: frozenset({Role.SUPERVISOR, Role.ADMIN}),
     Capability.SERVICE_SETTINGS_EDIT: frozenset({Role.ADMIN}),
+    Capability.SALES_RECORD: frozenset({Role.SUPERVISOR, Role.ADMIN}),
+    Capability.LOYALTY_WORK: frozenset(
+        {Role.AGENT, Role.KEY_ACCOUNT_MANAGER, Role.SUPERVISOR, Role.ADMIN}
+    ),
+    Capability.LOYALTY_MANAGE: frozenset({Role.SUPERVISOR, Role.ADMIN}),
 }
 
 

@@ -1,0 +1,413 @@
+"""Members, the points ledger, tiers, rewards and offers.
+
+The ledger is append-only and each member's `balance` always equals the sum of their
+entries: every write here inserts entries and moves the balance in the same
+transaction. Redemptions lock the member row first (select_for_update on PostgreSQL;
+SQLite runs transactions as IMMEDIATE, so one writer at a time), so two at once can
+never take the balance below zero.
+"""
+
+from datetime import datetime, timedelta
+
+from django.core.exceptions import ValidationError
+from django.db import connection, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from kehu.customers.models import Customer
+from kehu.loyalty.models import (
+    Member,
+    Offer,
+    OfferUse,
+    PointsEntry,
+    Programme,
+    Redemption,
+    Reward,
+    Tier,
+    TierChange,
+)
+from kehu.sales.models import Transaction
+from kehu.users.models import User
+from kehu.users.roles import Capability
+
+EARN_CHUNK = 1_000_000  # transactions per earning transaction
+MAX_ADJUST = 10_000_000
+
+
+def _now(now: datetime | None) -> datetime:
+    return now or timezone.now()
+
+
+def _check(actor: User | None, capability: Capability, message: str) -> None:
+    if actor is not None and not actor.can(capability):
+        raise ValidationError(message, code="forbidden")
+
+
+def programme_get() -> Programme:
+    programme, _created = Programme.objects.get_or_create(pk=1)
+    return programme
+
+
+@transaction.atomic
+def programme_update(*, actor: User, **fields) -> Programme:
+    _check(actor, Capability.LOYALTY_MANAGE, _("You may not change the loyalty programme."))
+    programme = Programme.objects.select_for_update().get(pk=programme_get().pk)
+    for name, value in fields.items():
+        if name not in {"name", "points_per_unit", "expiry_days", "window_days", "grace_days"}:
+            raise TypeError(f"unknown programme field: {name}")
+        setattr(programme, name, value)
+    programme.full_clean()
+    programme.save()
+    return programme
+
+
+# --- Members ------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def member_enrol(*, actor: User | None, customer: Customer, now: datetime | None = None
+                 ) -> Member:
+    """Makes the customer a member (会员); enrolling a member again returns them."""
+    _check(actor, Capability.LOYALTY_WORK, _("You may not enrol members."))
+    if customer.merged_into_id:
+        raise ValidationError({"customer": _(
+            "This customer was merged into another; use that one.")})
+    existing = Member.objects.filter(customer=customer).first()
+    if existing is not None:
+        return existing
+    now = _now(now)
+    base = Tier.objects.filter(threshold__lte=0).order_by("-rank").first()
+    member = Member.objects.create(customer=customer, number=f"~{customer.pk}", joined_at=now,
+                                   tier=base, tier_since=now if base else None)
+    member.number = f"M{member.pk:08d}"
+    member.save(update_fields=["number"])
+    return member
+
+
+def _locked_member(member: Member) -> Member:
+    return Member.objects.select_for_update().get(pk=member.pk)
+
+
+def _append(member: Member, *, kind: str, points: int, at: datetime, actor: User | None = None,
+            reason: str = "", lot_at: datetime | None = None) -> PointsEntry:
+    """Inserts one entry and moves the (locked) member's balance by the same points."""
+    entry = PointsEntry.objects.create(member=member, kind=kind, points=points, at=at,
+                                       lot_at=lot_at, reason=reason, created_by=actor)
+    member.balance += points
+    Member.objects.filter(pk=member.pk).update(balance=member.balance)
+    return entry
+
+
+@transaction.atomic
+def points_adjust(*, actor: User, member: Member, points: int, reason: str,
+                  now: datetime | None = None) -> PointsEntry:
+    """A correction with a reason: a positive one is a new lot; a negative one may not take
+    the balance below zero."""
+    _check(actor, Capability.LOYALTY_MANAGE, _("You may not adjust points."))
+    reason = (reason or "").strip()
+    errors: dict[str, str] = {}
+    if not isinstance(points, int) or points == 0 or abs(points) > MAX_ADJUST:
+        errors["points"] = _("Give a whole number of points other than zero.")
+    if not reason:
+        errors["reason"] = _("Say why the points are adjusted.")
+    if errors:
+        raise ValidationError(errors)
+    now = _now(now)
+    member = _locked_member(member)
+    if member.balance + points < 0:
+        raise ValidationError({"points": _(
+            "The member has only %(balance)d points.") % {"balance": member.balance}})
+    return _append(member, kind=PointsEntry.Kind.ADJUST, points=points, at=now, actor=actor,
+                   reason=reason[:200], lot_at=now if points > 0 else None)
+
+
+# --- Earning and claw-back (set-based) ----------------------------------------------------
+
+
+def _dt(value: datetime):
+    return connection.ops.adapt_datetimefield_value(value)
+
+
+def _typed(expression: str, type_: str = "timestamp with time zone") -> str:
+    """PostgreSQL needs the type of a parameter or NULL in CREATE TABLE AS; SQLite would
+    turn a timestamp into a number by a cast."""
+    return f"CAST({expression} AS {type_})" if connection.vendor == "postgresql" else expression
+
+
+def _least() -> str:
+    return "LEAST" if connection.vendor == "postgresql" else "MIN"
+
+
+def _floor(expression: str) -> str:
+    if connection.vendor == "postgresql":
+        return f"FLOOR({expression})::bigint"
+    # SQLite computes in floating point: 0.29 * 100 is 28.999…; round away the noise.
+    return f"CAST(ROUND({expression}, 6) AS INTEGER)"
+
+
+def _apply_pending(kind: str) -> None:
+    """Moves the rows of temporary table loyalty_pending (member_id, transaction_id, points,
+    at, lot_at) into the ledger, and the members' balances by their sums."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO loyalty_pointsentry"
+            " (member_id, kind, points, at, lot_at, transaction_id, reason, created_by_id)"
+            " SELECT member_id, %s, points, at, lot_at, transaction_id, '', NULL"
+            " FROM loyalty_pending WHERE points <> 0", [kind])
+        cursor.execute("DROP TABLE IF EXISTS loyalty_pending_sum")
+        cursor.execute(
+            "CREATE TEMPORARY TABLE loyalty_pending_sum AS SELECT member_id, SUM(points) AS"
+            " points FROM loyalty_pending GROUP BY member_id")
+        cursor.execute(
+            "UPDATE loyalty_member SET balance = balance + s.points FROM loyalty_pending_sum s"
+            " WHERE s.member_id = loyalty_member.id")
+        cursor.execute("DROP TABLE loyalty_pending_sum")
+        cursor.execute("DROP TABLE loyalty_pending")
+
+
+def _earn_between(first_id: int, last_id: int, programme: Programme) -> None:
+    """Earning on purchases first_id..last_id, then claw-backs on refunds in that range."""
+    from kehu.loyalty.models import Campaign, CategoryRate
+
+    rate = "COALESCE(c.multiplier, 1)" if CategoryRate.objects.exists() else "1"
+    campaign = (
+        "COALESCE((SELECT MAX(k.multiplier) FROM loyalty_campaign k"
+        " WHERE k.starts_at <= t.occurred_at AND k.ends_at > t.occurred_at"
+        " AND (k.category = '' OR k.category = t.category)), 1)"
+        if Campaign.objects.exists() else "1"
+    )
+    rate_join = ("LEFT JOIN loyalty_categoryrate c ON c.category = t.category"
+                 if rate != "1" else "")
+    points = _floor(f"t.amount * %s * {rate} * {campaign} * (100 + COALESCE(r.bonus_percent, 0))"
+                    " / 100")
+    with connection.cursor() as cursor:
+        cursor.execute("DROP TABLE IF EXISTS loyalty_pending")
+        cursor.execute(
+            "CREATE TEMPORARY TABLE loyalty_pending AS"
+            f" SELECT m.id AS member_id, t.id AS transaction_id, {points} AS points,"
+            " t.occurred_at AS at, t.occurred_at AS lot_at"
+            " FROM sales_transaction t"
+            " JOIN loyalty_member m ON m.customer_id = t.customer_id"
+            " LEFT JOIN loyalty_tier r ON r.id = m.tier_id"
+            f" {rate_join}"
+            " WHERE t.id BETWEEN %s AND %s AND t.kind = 'purchase'"
+            " AND t.occurred_at >= m.joined_at"
+            " AND NOT EXISTS (SELECT 1 FROM loyalty_pointsentry e"
+            "  WHERE e.transaction_id = t.id AND e.kind = 'earn')",
+            [programme.points_per_unit, first_id, last_id])
+    _apply_pending(PointsEntry.Kind.EARN)
+    earned_on = "e.points * (COALESCE((SELECT SUM(o.amount) FROM sales_transaction o" \
+        " WHERE o.refund_of_id = t.refund_of_id AND o.id < t.id), 0){plus}) / p.amount"
+    taken = (f"{_floor(earned_on.format(plus=' + t.amount'))}"
+             f" - {_floor(earned_on.format(plus=''))}")
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "CREATE TEMPORARY TABLE loyalty_pending AS"
+            f" SELECT e.member_id AS member_id, t.id AS transaction_id, -({taken}) AS points,"
+            " t.occurred_at AS at, e.lot_at AS lot_at"
+            " FROM sales_transaction t"
+            " JOIN sales_transaction p ON p.id = t.refund_of_id"
+            " JOIN loyalty_pointsentry e ON e.transaction_id = p.id AND e.kind = 'earn'"
+            " WHERE t.id BETWEEN %s AND %s AND t.kind = 'refund'"
+            " AND NOT EXISTS (SELECT 1 FROM loyalty_pointsentry x"
+            "  WHERE x.transaction_id = t.id AND x.kind = 'clawback')",
+            [first_id, last_id])
+    _apply_pending(PointsEntry.Kind.CLAWBACK)
+
+
+def points_earn_pending(*, chunk: int = EARN_CHUNK, progress=lambda done, total: None) -> int:
+    """Earns points on every transaction recorded since the last run, and takes back the
+    points of refunded purchases, in set-based SQL, one transaction per chunk of ids.
+    Returns the number of transactions looked at. Each transaction earns at most once."""
+    programme = programme_get()
+    start = programme.earned_through + 1
+    last = Transaction.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
+    for first_id in range(start, last + 1, chunk):
+        last_id = min(first_id + chunk - 1, last)
+        with transaction.atomic():
+            _earn_between(first_id, last_id, programme)
+            Programme.objects.filter(pk=programme.pk).update(earned_through=last_id)
+        progress(last_id - start + 1, last - start + 1)
+    return max(0, last - start + 1)
+
+
+@transaction.atomic
+def points_earn(*, transaction_: Transaction) -> PointsEntry | None:
+    """Earns (or takes back, for a refund) the points of one transaction, right away.
+    Idempotent: a transaction earns once, however often this runs."""
+    _earn_between(transaction_.pk, transaction_.pk, programme_get())
+    return PointsEntry.objects.filter(
+        transaction=transaction_, kind__in=["earn", "clawback"]).first()
+
+
+# --- Expiry ---------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def points_expire(*, now: datetime | None = None) -> int:
+    """Expires, FIFO by lot, the points of lots older than the programme's age.
+
+    Debits (redemptions, earlier expiries, negative adjustments) use up the oldest lots
+    first, so what is left of the old lots is their credits plus all debits; a claw-back
+    counts against the lot it took back. Returns the points expired.
+    """
+    programme = programme_get()
+    if not programme.expiry_days:
+        return 0
+    now = _now(now)
+    cutoff = now - timedelta(days=programme.expiry_days)
+    with connection.cursor() as cursor:
+        cursor.execute("DROP TABLE IF EXISTS loyalty_pending")
+        old_left = "SUM(CASE WHEN e.lot_at IS NULL OR e.lot_at <= %s THEN e.points ELSE 0 END)"
+        cursor.execute(
+            "CREATE TEMPORARY TABLE loyalty_pending AS"
+            f" SELECT e.member_id AS member_id, {_typed('NULL', 'bigint')} AS transaction_id,"
+            f" -{_least()}(m.balance, {old_left}) AS points, {_typed('%s')} AS at,"
+            f" {_typed('NULL')} AS lot_at"
+            " FROM loyalty_pointsentry e JOIN loyalty_member m ON m.id = e.member_id"
+            " WHERE m.balance > 0"
+            " GROUP BY e.member_id, m.balance"
+            f" HAVING {old_left} > 0",
+            [_dt(cutoff), _dt(now), _dt(cutoff)])
+        cursor.execute("SELECT COALESCE(-SUM(points), 0) FROM loyalty_pending")
+        expired = int(cursor.fetchone()[0])
+    _apply_pending(PointsEntry.Kind.EXPIRE)
+    return expired
+
+
+# --- Tiers ----------------------------------------------------------------------------------
+
+
+def _metrics(metric: str, since: datetime) -> dict[int, float]:
+    sql = {
+        "spend": "SELECT m.id, SUM(CASE WHEN t.kind = 'refund' THEN -t.amount ELSE t.amount END)"
+                 " FROM sales_transaction t JOIN loyalty_member m ON m.customer_id = t.customer_id"
+                 " WHERE t.occurred_at >= %s GROUP BY m.id",
+        "visits": "SELECT m.id, COUNT(*) FROM sales_transaction t"
+                  " JOIN loyalty_member m ON m.customer_id = t.customer_id"
+                  " WHERE t.occurred_at >= %s AND t.kind = 'purchase' GROUP BY m.id",
+        "points": "SELECT member_id, SUM(points) FROM loyalty_pointsentry"
+                  " WHERE at >= %s AND kind IN ('earn', 'clawback') GROUP BY member_id",
+    }[metric]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [_dt(since)])
+        return dict(cursor.fetchall())
+
+
+def tiers_evaluate(*, now: datetime | None = None) -> dict[str, int]:
+    """The nightly evaluation: each member's tier from their spend, points or visits over
+    the rolling window. Upgrades at once; a member who no longer qualifies keeps the tier
+    for the grace period (a notice that it is at risk), then moves down. Every change is
+    kept as tier history (and is the notice to send)."""
+    now = _now(now)
+    programme = programme_get()
+    tiers = list(Tier.objects.order_by("-rank"))
+    counts = {"upgrade": 0, "downgrade": 0, "at_risk": 0, "kept": 0}
+    if not tiers:
+        return counts
+    since = now - timedelta(days=programme.window_days)
+    values = {metric: _metrics(metric, since) for metric in {t.metric for t in tiers}}
+    rank = {t.pk: t.rank for t in tiers}
+    grace = timedelta(days=programme.grace_days)
+    at, grace_ends = _dt(now), _dt(now + grace)  # database values, made once
+    changes: list[tuple] = []  # (member, kind, from tier, to tier)
+    updates: list[tuple] = []
+    with transaction.atomic():
+        rows = Member.objects.values_list("pk", "tier_id", "grace_until").iterator(chunk_size=20000)
+        for pk, tier_id, grace_until in rows:
+            qualified = None
+            for tier in tiers:  # highest first
+                if values[tier.metric].get(pk, 0) >= tier.threshold:
+                    qualified = tier
+                    break
+            current = rank.get(tier_id, -1)
+            new = qualified.rank if qualified else -1
+            if new > current:
+                changes.append((pk, "upgrade", tier_id, qualified.pk))
+                updates.append((qualified.pk, at, None, pk))
+                counts["upgrade"] += 1
+            elif new < current:
+                if grace_until is None and grace:
+                    changes.append((pk, "at_risk", tier_id, qualified.pk if qualified else None))
+                    updates.append((tier_id, None, grace_ends, pk))
+                    counts["at_risk"] += 1
+                elif grace_until is None or grace_until <= now:
+                    to_id = qualified.pk if qualified else None
+                    changes.append((pk, "downgrade", tier_id, to_id))
+                    updates.append((to_id, at, None, pk))
+                    counts["downgrade"] += 1
+            elif grace_until is not None:
+                updates.append((tier_id, None, None, pk))
+                counts["kept"] += 1
+        with connection.cursor() as cursor:
+            # tier_since only moves when the tier does (a NULL here keeps it).
+            cursor.executemany(
+                "UPDATE loyalty_member SET tier_id = %s,"
+                " tier_since = COALESCE(%s, tier_since), grace_until = %s WHERE id = %s",
+                updates)
+            # Model instances would cost several times what the database spends per row.
+            cursor.executemany(
+                f"INSERT INTO {TierChange._meta.db_table}"
+                " (member_id, kind, from_tier_id, to_tier_id, at) VALUES (%s, %s, %s, %s, %s)",
+                [(*change, at) for change in changes])
+    return counts
+
+
+# --- Rewards --------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def reward_redeem(*, actor: User | None, member: Member, reward: Reward, quantity: int = 1,
+                  now: datetime | None = None) -> Redemption:
+    """兑换: takes the points, the stock and writes the redemption in one step, or nothing."""
+    _check(actor, Capability.LOYALTY_WORK, _("You may not redeem points."))
+    now = _now(now)
+    if not isinstance(quantity, int) or quantity < 1 or quantity > 100:
+        raise ValidationError({"quantity": _("The quantity must be between 1 and 100.")})
+    # Always the member first, then the reward: two redemptions lock in the same order.
+    member = _locked_member(member)
+    reward = Reward.objects.select_related("min_tier").get(pk=reward.pk)
+    if reward.stock is not None:
+        # Limited stock: the reward's row too. Unlimited ones need no lock, so redemptions
+        # of one popular reward by different members do not queue on it.
+        reward = Reward.objects.select_for_update(of=("self",)).select_related(
+            "min_tier").get(pk=reward.pk)
+    if not reward.is_active or (reward.valid_until and reward.valid_until <= now):
+        raise ValidationError({"reward": _("This reward is no longer available.")})
+    if reward.min_tier_id and (
+            member.tier_id is None
+            or Tier.objects.get(pk=member.tier_id).rank < reward.min_tier.rank):
+        raise ValidationError({"reward": _(
+            "This reward is for %(tier)s members and above.") % {"tier": reward.min_tier.name}})
+    if reward.stock is not None and reward.stock < quantity:
+        raise ValidationError({"reward": _("Only %(n)d left in stock.") % {"n": reward.stock}})
+    points = reward.points * quantity
+    if member.balance < points:
+        raise ValidationError({"points": _(
+            "This needs %(points)d points; the member has %(balance)d.") % {
+            "points": points, "balance": member.balance}})
+    if reward.stock is not None:
+        Reward.objects.filter(pk=reward.pk).update(stock=reward.stock - quantity)
+    entry = _append(member, kind=PointsEntry.Kind.REDEEM, points=-points, at=now, actor=actor,
+                    reason=reward.name[:200])
+    return Redemption.objects.create(member=member, reward=reward, quantity=quantity,
+                                     points=points, entry=entry, at=now, created_by=actor)
+
+
+# --- Offers ---------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def offer_use(*, actor: User | None, offer: Offer, customer: Customer,
+              now: datetime | None = None) -> OfferUse:
+    """Records that the customer took the offer: only an eligible customer, within the limit."""
+    from kehu.loyalty.selectors import offer_status
+
+    _check(actor, Capability.LOYALTY_WORK, _("You may not record offers taken."))
+    now = _now(now)
+    # Lock the customer: two uses at once count each other.
+    customer = Customer.objects.select_for_update().get(pk=customer.pk)
+    status = offer_status(offer=offer, customer=customer, now=now)
+    if not status.eligible:
+        raise ValidationError({"offer": status.reason})
+    return OfferUse.objects.create(offer=offer, customer=customer, at=now, created_by=actor)

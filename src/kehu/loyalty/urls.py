@@ -1,0 +1,14 @@
+from django.urls import path
+
+from kehu.loyalty import views
+
+app_name = "loyalty"
+urlpatterns = [
+    path("loyalty/members/<int:pk>/", views.member_detail, name="member"),
+    path("loyalty/members/<int:pk>/redeem/", views.member_redeem, name="redeem"),
+    path("loyalty/members/<int:pk>/adjust/", views.member_adjust, name="adjust"),
+    path("customers/<int:customer_pk>/enrol/", views.member_enrol, name="enrol"),
+    path("customers/<int:customer_pk>/offers/", views.customer_offers, name="customer_offers"),
+    path("loyalty/offers/<int:pk>/use/<int:customer_pk>/", views.offer_use, name="offer_use"),
+    path("loyalty/report/", views.loyalty_report, name="report"),
+]

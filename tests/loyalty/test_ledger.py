@@ -1,0 +1,176 @@
+"""The points ledger on worked examples: balance = sum of entries, FIFO expiry, claw-back."""
+
+from decimal import Decimal
+
+import pytest
+from django.core.exceptions import ValidationError
+from django.db.models import Sum
+
+from kehu.loyalty import selectors, services
+from kehu.loyalty.models import Campaign, CategoryRate, Member, PointsEntry, Reward, Tier
+from tests.loyalty.factories import buy, day, member
+
+
+def balanced():
+    """Every member's balance equals the sum of their entries."""
+    sums = dict(PointsEntry.objects.values("member").annotate(s=Sum("points"))
+                .values_list("member", "s"))
+    return all(m.balance == sums.get(m.pk, 0) for m in Member.objects.all())
+
+
+@pytest.fixture
+def m(supervisor):
+    return member(supervisor)
+
+
+def test_enrol_gives_a_member_number_once(supervisor, m):
+    assert m.number == f"M{m.pk:08d}"
+    assert services.member_enrol(actor=supervisor, customer=m.customer).pk == m.pk
+
+
+def test_earn_base_rate_categories_tier_bonus_and_campaigns(supervisor, m):
+    gold = Tier.objects.create(name="Gold", rank=2, metric="spend", threshold=1000,
+                               bonus_percent=50)
+    CategoryRate.objects.create(category="tea", multiplier=Decimal(2))
+    Campaign.objects.create(name="Spring", starts_at=day(2024, 3, 1), ends_at=day(2024, 4, 1),
+                            multiplier=Decimal(3), category="")
+    buy(supervisor, m, "99.90", at=day(2024, 2, 1))                    # 99
+    buy(supervisor, m, "10", at=day(2024, 2, 2), category="tea")       # 20
+    buy(supervisor, m, "10", at=day(2024, 3, 2), category="tea")       # 60
+    Member.objects.filter(pk=m.pk).update(tier=gold)
+    buy(supervisor, m, "10", at=day(2024, 5, 2))                       # 15
+    m.refresh_from_db()
+    assert list(PointsEntry.objects.filter(member=m).values_list("points", flat=True)) == [
+        99, 20, 60, 15]
+    assert m.balance == 194 and balanced()
+
+
+def test_the_same_transaction_earns_once(supervisor, m):
+    purchase = buy(supervisor, m, 50, at=day(2024, 2, 1), external_id="T1")
+    services.points_earn(transaction_=purchase)
+    services.points_earn_pending()
+    Member.objects.get(pk=m.pk)
+    assert PointsEntry.objects.filter(transaction=purchase).count() == 1
+    assert Member.objects.get(pk=m.pk).balance == 50
+
+
+def test_purchases_before_joining_earn_nothing(supervisor):
+    late = member(supervisor, joined=day(2024, 6, 1))
+    buy(supervisor, late, 50, at=day(2024, 5, 1))
+    assert Member.objects.get(pk=late.pk).balance == 0
+
+
+def test_refunds_claw_back_what_they_earned(supervisor, m):
+    CategoryRate.objects.create(category="tea", multiplier=Decimal(3))
+    purchase = buy(supervisor, m, 100, at=day(2024, 2, 1), category="tea")   # 300
+    buy(supervisor, m, "33.33", at=day(2024, 2, 2), refund_of=purchase)      # -99
+    buy(supervisor, m, "33.33", at=day(2024, 2, 3), refund_of=purchase)      # -100
+    m.refresh_from_db()
+    assert m.balance == 101
+    buy(supervisor, m, "33.34", at=day(2024, 2, 4), refund_of=purchase)      # the rest
+    m.refresh_from_db()
+    assert m.balance == 0 and balanced()
+    claws = PointsEntry.objects.filter(kind="clawback")
+    assert [e.points for e in claws] == [-99, -100, -101]
+    assert all(e.lot_at == day(2024, 2, 1) for e in claws)
+
+
+def test_fifo_expiry_by_lot(supervisor, m):
+    reward = Reward.objects.create(name="Cup", points=120)
+    buy(supervisor, m, 100, at=day(2024, 1, 10))          # lot A: 100
+    buy(supervisor, m, 50, at=day(2024, 6, 1))            # lot B: 50
+    services.reward_redeem(actor=supervisor, member=m, reward=reward, now=day(2024, 7, 1))
+    # A year after lot A: it was used up by the redemption (oldest first): nothing expires.
+    assert services.points_expire(now=day(2025, 1, 11)) == 0
+    # A year after lot B: the 30 left of it expire.
+    assert services.points_expire(now=day(2025, 6, 2)) == 30
+    assert services.points_expire(now=day(2025, 6, 3)) == 0
+    m.refresh_from_db()
+    assert m.balance == 0 and balanced()
+
+
+def test_expiry_report_and_partial_lots(supervisor, m):
+    buy(supervisor, m, 100, at=day(2024, 1, 10))
+    buy(supervisor, m, 40, at=day(2024, 12, 1))
+    services.points_adjust(actor=supervisor, member=m, points=-30, reason="goodwill undone",
+                           now=day(2024, 12, 2))
+    report = selectors.report_points(now=day(2024, 12, 20), within_days=30)
+    assert report["outstanding"] == 110 and report["expiring"] == 70
+    assert services.points_expire(now=day(2025, 1, 11)) == 70
+    m.refresh_from_db()
+    assert m.balance == 40 and balanced()
+
+
+def test_the_ledger_is_append_only(supervisor, m):
+    services.points_adjust(actor=supervisor, member=m, points=10, reason="welcome")
+    entry = PointsEntry.objects.get()
+    entry.points = 1000
+    with pytest.raises(ValueError):
+        entry.save()
+    with pytest.raises(ValueError):
+        entry.delete()
+
+
+@pytest.mark.parametrize("points,reason,field", [(0, "x", "points"), (5, " ", "reason"),
+                                                 (-1, "too much", "points")])
+def test_bad_adjustments_write_nothing(supervisor, m, points, reason, field):
+    with pytest.raises(ValidationError) as error:
+        services.points_adjust(actor=supervisor, member=m, points=points, reason=reason)
+    assert field in error.value.message_dict
+    assert not PointsEntry.objects.exists()
+
+
+def test_agent_may_not_adjust(agent, m):
+    with pytest.raises(ValidationError):
+        services.points_adjust(actor=agent, member=m, points=5, reason="nice")
+
+
+class TestRedeem:
+    @pytest.fixture
+    def rich(self, supervisor, m):
+        services.points_adjust(actor=supervisor, member=m, points=500, reason="start")
+        m.refresh_from_db()
+        return m
+
+    def test_redeem_takes_points_and_stock_in_one_step(self, agent, rich):
+        reward = Reward.objects.create(name="Tea set", points=200, stock=3)
+        redemption = services.reward_redeem(actor=agent, member=rich, reward=reward, quantity=2)
+        assert redemption.points == 400 and redemption.entry.points == -400
+        reward.refresh_from_db()
+        rich.refresh_from_db()
+        assert reward.stock == 1 and rich.balance == 100 and balanced()
+
+    @pytest.mark.parametrize("setup,message", [
+        ({"points": 501}, "needs 501 points; the member has 500"),
+        ({"points": 10, "is_active": False}, "no longer available"),
+        ({"points": 10, "valid_until": day(2020, 1, 1)}, "no longer available"),
+        ({"points": 10, "stock": 0}, "Only 0 left"),
+        ({"points": 10, "tier": True}, "for Gold members and above"),
+    ])
+    def test_refusals_write_nothing(self, agent, rich, setup, message):
+        setup = dict(setup)
+        if setup.pop("tier", False):
+            setup["min_tier"] = Tier.objects.create(name="Gold", rank=3, metric="spend",
+                                                    threshold=1)
+        reward = Reward.objects.create(name="R", **setup)
+        before = PointsEntry.objects.count()
+        with pytest.raises(ValidationError) as error:
+            services.reward_redeem(actor=agent, member=rich, reward=reward)
+        assert message in str(error.value)
+        rich.refresh_from_db()
+        assert PointsEntry.objects.count() == before and rich.balance == 500
+        reward.refresh_from_db()
+        assert reward.stock == setup.get("stock")
+
+    @pytest.mark.parametrize("quantity", [0, -1, 101])
+    def test_bad_quantity(self, agent, rich, quantity):
+        reward = Reward.objects.create(name="R", points=1)
+        with pytest.raises(ValidationError) as error:
+            services.reward_redeem(actor=agent, member=rich, reward=reward, quantity=quantity)
+        assert "quantity" in error.value.message_dict
+        assert PointsEntry.objects.count() == 1
+
+    def test_analyst_may_not_redeem(self, analyst, rich):
+        reward = Reward.objects.create(name="R", points=1)
+        with pytest.raises(ValidationError):
+            services.reward_redeem(actor=analyst, member=rich, reward=reward)
