@@ -190,9 +190,7 @@ def gamma_gamma_fit(*, frequency: ArrayLike, monetary_value: ArrayLike) -> Gamma
     return GammaGamma(p=p, q=q, gamma=gamma, log_likelihood=ll, customers=int(weight.sum()))
 
 
-def expected_spend(
-    *, model: GammaGamma, frequency: ArrayLike, monetary_value: ArrayLike
-) -> Array:
+def expected_spend(*, model: GammaGamma, frequency: ArrayLike, monetary_value: ArrayLike) -> Array:
     """E[spend per purchase | x, m̄]: the population mean pγ/(q−1) for one-time buyers,
     moving towards the customer's own mean the more purchases she made."""
     x, m = _arrays(frequency, monetary_value)

@@ -28,6 +28,7 @@ from typing import Literal
 
 import ibis
 import ibis.expr.types as ir
+import numpy as np
 
 from kehu.analytics.transactions import transactions_clean
 
@@ -88,9 +89,7 @@ def customer_summary(
         frequency=frequency,
         recency=span(per.last_purchase, per.first_purchase),
         T=span(today, per.first_purchase),
-        monetary_value=ibis.ifelse(
-            per.purchases > 1, per.repeat_sales / (per.purchases - 1), 0.0
-        ),
+        monetary_value=ibis.ifelse(per.purchases > 1, per.repeat_sales / (per.purchases - 1), 0.0),
         revenue=per.revenue,
         refunds=per.refunds,
         profit=per.profit,
@@ -98,3 +97,18 @@ def customer_summary(
         last_purchase=per.last_purchase,
         days_since_last=today.delta(per.last_purchase, unit="day").cast("int64"),
     )
+
+
+def model_inputs(*, summary: ir.Table) -> dict[str, np.ndarray]:
+    """The columns the models read, as NumPy arrays, for the customers who bought:
+    customer_id, frequency, recency, T, monetary_value."""
+    s = summary.filter(summary.purchases > 0).select(
+        "customer_id", "frequency", "recency", "T", "monetary_value"
+    )
+    table = s.to_pyarrow()
+    return {
+        name: table[name].to_numpy()
+        if name == "customer_id"
+        else table[name].to_numpy().astype(np.float64)
+        for name in table.column_names
+    }

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from enum import Enum
+from enum import StrEnum
 from typing import Literal
 
 import ibis
@@ -89,7 +89,10 @@ def pareto_curve(
     fractions = [i / points for i in range(points + 1)]
     ranks = [_top_count(n, f) for f in fractions]
     running = _running_at(_ranked(summary, measure), ranks)
-    return [CurvePoint(customers=f, value=running[k] / total) for f, k in zip(fractions, ranks)]
+    return [
+        CurvePoint(customers=f, value=running[k] / total)
+        for f, k in zip(fractions, ranks, strict=True)
+    ]
 
 
 def lorenz_curve(
@@ -108,7 +111,7 @@ def gini(*, curve: list[CurvePoint]) -> float:
     """The Gini coefficient from Lorenz points (trapezoids): 0 all equal, 1 one has all."""
     area = sum(
         (b.customers - a.customers) * (a.value + b.value) / 2
-        for a, b in zip(curve, curve[1:])
+        for a, b in zip(curve, curve[1:], strict=False)
     )
     return 1 - 2 * area
 
@@ -168,7 +171,7 @@ def whale_reading(*, summary: ir.Table, top: float = 0.2, bottom: float = 0.3) -
     )
 
 
-class Tier(str, Enum):
+class Tier(StrEnum):
     """Profitability tiers and the strategy the seed gives for each (seed 002)."""
 
     MOST_PROFITABLE = "most_profitable"
