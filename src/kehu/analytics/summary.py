@@ -2,8 +2,10 @@
 
 Definitions follow lifetimes' `summary_data_from_transaction_data` (freq='D'), so the
 models read it as lifetimes would:
-- a *purchase day* is a calendar day with at least one positive amount; several
-  purchases on one day are one purchase, as in lifetimes;
+- a *purchase day* is a calendar day with at least one row that is not a refund
+  (amount >= 0: a zero-amount order, paid with points or a free sample asked for, is
+  a visit with no spend, as lifetimes and the CDNOW data count it); several purchases
+  on one day are one purchase, as in lifetimes;
 - `frequency`: repeat purchase days (purchase days − 1);
 - `recency`: time from the first to the last purchase day (0 for one-time buyers);
 - `T`: the customer's age, time from the first purchase day to `now`'s day;
@@ -16,7 +18,7 @@ models read it as lifetimes would:
 - `days_since_last`: whole days from the last purchase day to `now` (RFM recency).
 
 `recency` and `T` are in the `unit` asked for: whole days, or days / 7 for weeks.
-Customers whose rows are all refunds or zero amounts have no purchase day: they are in
+Customers whose rows are all refunds have no purchase day: they are in
 the summary with `purchases` 0 and null `frequency`, `recency`, `T` (for Pareto, whale
 curve and tiers), and the models leave them out.
 """
@@ -49,27 +51,27 @@ def customer_summary(
     if unit not in DAYS_PER:
         raise ValueError(f"unit must be days or weeks, not {unit!r}")
     t = transactions_clean(table=transactions, now=now)
-    positive = t.amount > 0
     daily = t.group_by(customer_id=t.customer_id, day=t.at.date()).aggregate(
-        sales=ibis.ifelse(positive, t.amount, 0.0).sum(),
+        # count(), not a sum of flags: DuckDB sums integers into a 128-bit decimal.
+        orders=ibis.ifelse(t.amount >= 0, t.amount, ibis.null("float64")).count(),
+        sales=ibis.ifelse(t.amount > 0, t.amount, 0.0).sum(),
         net=t.amount.sum(),
         refunds=ibis.ifelse(t.amount < 0, -t.amount, 0.0).sum(),
         # amount - cost is null where cost is unknown; sum() skips those rows.
         profit=(t.amount - t.cost).sum(),
     )
-    bought = daily.sales > 0
+    bought = daily.orders > 0
     purchase_day = ibis.ifelse(bought, daily.day, ibis.null("date"))
     daily = daily.mutate(
         first_day=purchase_day.min().over(group_by=daily.customer_id),
         purchase_day=purchase_day,
     )
     per = daily.group_by("customer_id").aggregate(
-        # count(), not a sum of flags: DuckDB sums integers into a 128-bit decimal.
         purchases=daily.purchase_day.count(),
         first_purchase=daily.first_day.max(),
         last_purchase=daily.purchase_day.max(),
         repeat_sales=ibis.ifelse(
-            (daily.sales > 0) & (daily.day != daily.first_day), daily.sales, 0.0
+            daily.purchase_day.notnull() & (daily.day != daily.first_day), daily.sales, 0.0
         ).sum(),
         revenue=daily.net.sum(),
         refunds=daily.refunds.sum(),

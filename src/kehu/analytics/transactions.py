@@ -18,8 +18,8 @@ What the analyses do with awkward rows (`transactions_clean`):
 - rows repeating an `external_id` already seen (a file imported twice) are dropped,
   keeping the earliest; rows without an external id are all kept;
 - refunds (negative amounts) lower revenue and profit but are not purchases;
-- zero amounts (free samples, fully discounted orders) are kept but are not purchases:
-  they count in nothing but the row counts.
+- zero amounts (orders paid with points, free samples) are purchases with no spend:
+  they count as a visit in frequency and recency, and as 0 in the spend per visit.
 """
 
 from __future__ import annotations
