@@ -21,11 +21,16 @@ import ibis.expr.types as ir
 Measure = Literal["revenue", "profit"]
 
 
-def _ranked(summary: ir.Table, measure: Measure) -> ir.Table:
-    """Customers with a value for the measure, with 1-based rank and the running total."""
+def _measured(summary: ir.Table, measure: Measure) -> ir.Table:
+    """The customers with a value for the measure."""
     if measure not in ("revenue", "profit"):
         raise ValueError(f"measure must be revenue or profit, not {measure!r}")
-    s = summary.filter(summary[measure].notnull())
+    return summary.filter(summary[measure].notnull())
+
+
+def _ranked(summary: ir.Table, measure: Measure) -> ir.Table:
+    """Customers with a value for the measure, with 1-based rank and the running total."""
+    s = _measured(summary, measure)
     order = [s[measure].desc(), s.customer_id]
     return s.select(
         "customer_id",
@@ -36,7 +41,7 @@ def _ranked(summary: ir.Table, measure: Measure) -> ir.Table:
 
 
 def _totals(summary: ir.Table, measure: Measure) -> tuple[int, float]:
-    s = summary.filter(summary[measure].notnull())
+    s = _measured(summary, measure)
     row = s.aggregate(n=s.count(), total=s[measure].sum()).to_pyarrow().to_pylist()[0]
     return int(row["n"]), float(row["total"] or 0.0)
 
