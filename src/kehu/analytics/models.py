@@ -10,7 +10,7 @@ Inputs are the summary's columns as arrays: `frequency` (repeat purchases), `rec
 and `T` in one time unit, `monetary_value`. α and every prediction's horizon are in
 that unit: fitting on weeks gives α in weeks.
 
-Numerics: parameters are fitted as logarithms (always positive) with gammaln/betaln and
+Numerics: parameters are fitted as logarithms (always positive) with gammaln and
 logaddexp, so the log-likelihood is finite for any frequency (a customer with 10⁶
 purchases included); the data are compressed to their distinct rows with a count, so a
 million customers cost what their few thousand distinct (x, t_x, T) cost.
@@ -23,7 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from scipy.optimize import minimize
-from scipy.special import betaln, expit, gammaln, hyp2f1
+from scipy.special import digamma, expit, gammaln, hyp2f1
 
 Array = NDArray[np.float64]
 
@@ -37,14 +37,25 @@ def _compress(*columns: ArrayLike) -> tuple[list[Array], Array]:
     return [unique[:, i] for i in range(unique.shape[1])], counts.astype(np.float64)
 
 
-def _fit(negative_ll, start: Array) -> Array:
-    """Minimises over log-parameters: Nelder-Mead to get close, then BFGS to polish."""
-    coarse = minimize(negative_ll, start, method="Nelder-Mead", options={"maxiter": 4000})
-    fine = minimize(negative_ll, coarse.x, method="BFGS", options={"gtol": 1e-9})
-    best = fine if fine.fun <= coarse.fun and np.isfinite(fine.fun) else coarse
-    if not np.isfinite(best.fun):
+# Parameters are searched within e^±25 (1e-11 to 7e10): the likelihood is flat towards
+# the edges when the data barely tell a parameter (a and b of BG/NBD when every customer
+# is equally likely to leave), and the edge is then the fit.
+LOG_BOUND = 25.0
+
+
+def _fit(negative_ll_and_gradient, start: Array) -> Array:
+    """Minimises over log-parameters with L-BFGS-B and the analytic gradient."""
+    result = minimize(
+        negative_ll_and_gradient,
+        start,
+        jac=True,
+        method="L-BFGS-B",
+        bounds=[(-LOG_BOUND, LOG_BOUND)] * len(start),
+        options={"maxiter": 2000, "ftol": 1e-15, "gtol": 1e-10},
+    )
+    if not np.isfinite(result.fun):
         raise ValueError("the model could not be fitted to these data")
-    return np.exp(best.x)
+    return np.exp(result.x)
 
 
 # --- BG/NBD -----------------------------------------------------------------------
@@ -62,19 +73,29 @@ class BGNBD:
     customers: int
 
 
-def _bgnbd_ll(r: float, alpha: float, a: float, b: float, x: Array, t_x: Array, T: Array) -> Array:
-    """Each customer's log-likelihood (FHL 2005, eq. 6), in log space throughout."""
+def _bgnbd_ll(
+    r: float, alpha: float, a: float, b: float, x: Array, t_x: Array, T: Array
+) -> tuple[Array, Array]:
+    """Each customer's log-likelihood (FHL 2005, eq. 6) in log space, and its gradient
+    with respect to (log r, log α, log a, log b), one row per parameter."""
     a1 = gammaln(r + x) - gammaln(r) + r * np.log(alpha)
-    a2 = betaln(a, b + x) - betaln(a, b)
+    a2 = gammaln(b + x) - gammaln(a + b + x) - gammaln(b) + gammaln(a + b)  # ln B(a,b+x)/B(a,b)
     a3 = -(r + x) * np.log(alpha + T)
+    repeat = x > 0
+    b_x = np.where(repeat, b + x - 1, 1.0)  # b + x − 1 only matters where x > 0
     # For x = 0 the second term does not exist: -inf drops out of logaddexp.
-    with np.errstate(divide="ignore", invalid="ignore"):
-        a4 = np.where(
-            x > 0,
-            np.log(a) - np.log(np.maximum(b + x - 1, 1e-300)) - (r + x) * np.log(alpha + t_x),
-            -np.inf,
-        )
-    return a1 + a2 + np.logaddexp(a3, a4)
+    a4 = np.where(repeat, np.log(a) - np.log(b_x) - (r + x) * np.log(alpha + t_x), -np.inf)
+    ll = a1 + a2 + np.logaddexp(a3, a4)
+    w4 = np.exp(a4 - ll + a1 + a2)  # share of the second term in the sum
+    w3 = 1.0 - w4
+    d_r = digamma(r + x) - digamma(r) + np.log(alpha)
+    d_r += -w3 * np.log(alpha + T) - w4 * np.log(alpha + t_x)
+    d_alpha = r / alpha - w3 * (r + x) / (alpha + T) - w4 * (r + x) / (alpha + t_x)
+    d_a = digamma(a + b) - digamma(a + b + x) + w4 / a
+    d_b = digamma(b + x) - digamma(a + b + x) - digamma(b) + digamma(a + b)
+    d_b -= np.where(repeat, w4 / b_x, 0.0)
+    gradient = np.vstack([r * d_r, alpha * d_alpha, a * d_a, b * d_b])
+    return ll, gradient
 
 
 def bgnbd_fit(*, frequency: ArrayLike, recency: ArrayLike, T: ArrayLike) -> BGNBD:
@@ -86,15 +107,17 @@ def bgnbd_fit(*, frequency: ArrayLike, recency: ArrayLike, T: ArrayLike) -> BGNB
         raise ValueError("need 0 <= recency <= T and frequency >= 0")
     scale = float(big_t.max()) or 1.0  # fit on T scaled to 1: α starts near 1
 
-    def negative_ll(log_params: Array) -> float:
+    def negative_ll(log_params: Array) -> tuple[float, Array]:
         r, alpha, a, b = np.exp(log_params)
-        ll = _bgnbd_ll(r, alpha, a, b, x, t_x / scale, big_t / scale)
+        ll, gradient = _bgnbd_ll(r, alpha, a, b, x, t_x / scale, big_t / scale)
         value = -float(np.dot(weight, ll)) / weight.sum()
-        return value if np.isfinite(value) else np.inf
+        if not np.isfinite(value):
+            return np.inf, np.zeros(4)
+        return value, -(gradient @ weight) / weight.sum()
 
     r, alpha, a, b = _fit(negative_ll, np.zeros(4))
     alpha *= scale
-    ll = float(np.dot(weight, _bgnbd_ll(r, alpha, a, b, x, t_x, big_t)))
+    ll = float(np.dot(weight, _bgnbd_ll(r, alpha, a, b, x, t_x, big_t)[0]))
     return BGNBD(r=r, alpha=alpha, a=a, b=b, log_likelihood=ll, customers=int(weight.sum()))
 
 
@@ -156,17 +179,25 @@ class GammaGamma:
     customers: int
 
 
-def _gg_ll(p: float, q: float, gamma: float, x: Array, m: Array) -> Array:
+def _gg_ll(
+    p: float, q: float, gamma: float, x: Array, m: Array
+) -> tuple[Array, Array]:
+    """Each customer's log-likelihood, and its gradient w.r.t. (log p, log q, log γ)."""
     px = p * x
-    return (
+    log_total = np.log(gamma + m * x)
+    ll = (
         gammaln(px + q)
         - gammaln(px)
         - gammaln(q)
         + q * np.log(gamma)
         + (px - 1) * np.log(m)
         + px * np.log(x)
-        - (px + q) * np.log(gamma + m * x)
+        - (px + q) * log_total
     )
+    d_p = x * (digamma(px + q) - digamma(px) + np.log(m) + np.log(x) - log_total)
+    d_q = digamma(px + q) - digamma(q) + np.log(gamma) - log_total
+    d_gamma = q / gamma - (px + q) / (gamma + m * x)
+    return ll, np.vstack([p * d_p, q * d_q, gamma * d_gamma])
 
 
 def gamma_gamma_fit(*, frequency: ArrayLike, monetary_value: ArrayLike) -> GammaGamma:
@@ -179,14 +210,17 @@ def gamma_gamma_fit(*, frequency: ArrayLike, monetary_value: ArrayLike) -> Gamma
         raise ValueError("no repeat buyers with a positive spend to fit")
     scale = float(np.average(m, weights=weight))  # fit on spend scaled to mean 1
 
-    def negative_ll(log_params: Array) -> float:
+    def negative_ll(log_params: Array) -> tuple[float, Array]:
         p, q, gamma = np.exp(log_params)
-        value = -float(np.dot(weight, _gg_ll(p, q, gamma, x, m / scale))) / weight.sum()
-        return value if np.isfinite(value) else np.inf
+        ll, gradient = _gg_ll(p, q, gamma, x, m / scale)
+        value = -float(np.dot(weight, ll)) / weight.sum()
+        if not np.isfinite(value):
+            return np.inf, np.zeros(3)
+        return value, -(gradient @ weight) / weight.sum()
 
     p, q, gamma = _fit(negative_ll, np.zeros(3))
     gamma *= scale
-    ll = float(np.dot(weight, _gg_ll(p, q, gamma, x, m)))
+    ll = float(np.dot(weight, _gg_ll(p, q, gamma, x, m)[0]))
     return GammaGamma(p=p, q=q, gamma=gamma, log_likelihood=ll, customers=int(weight.sum()))
 
 
