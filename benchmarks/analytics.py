@@ -44,8 +44,8 @@ def parquet_file(transactions: int, customers: int, seed: int) -> Path:
 
     Every customer has a first day, a lifetime and a spending level drawn from hashes of
     her id; her rows fall uniformly in her lifetime (a Poisson process given its count):
-    40% of customers leave early, the others are still buying at the end. Ids are skewed (a few customers buy
-    very often), so frequency, revenue and profit are as uneven as in real shops. About
+    40% of customers leave early, the others are still buying at the end. Ids are skewed
+    (a few customers buy very often), so frequency, revenue and profit are uneven. About
     1% of rows are refunds, 0.5% zero amounts; cost is 50–105% of the amount, so about
     one customer in eleven loses money. Every row has a distinct external id.
     """

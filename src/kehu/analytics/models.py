@@ -74,28 +74,42 @@ class BGNBD:
 
 
 def _bgnbd_ll(
-    r: float, alpha: float, a: float, b: float, x: Array, t_x: Array, T: Array
+    r: float, alpha: float, a: float, b: float, xs: Array, at: Array, t_x: Array, T: Array
 ) -> tuple[Array, Array]:
     """Each customer's log-likelihood (FHL 2005, eq. 6) in log space, and its gradient
-    with respect to (log r, log α, log a, log b), one row per parameter."""
-    a1 = gammaln(r + x) - gammaln(r) + r * np.log(alpha)
-    a2 = gammaln(b + x) - gammaln(a + b + x) - gammaln(b) + gammaln(a + b)  # ln B(a,b+x)/B(a,b)
-    a3 = -(r + x) * np.log(alpha + T)
+    with respect to (log r, log α, log a, log b), one row per parameter. The customers'
+    frequencies are `xs[at]`: the special functions are computed once per distinct
+    frequency (a few hundred), not once per customer."""
+    # ln Γ(r+x)/Γ(r) + r ln α + ln B(a, b+x)/B(a, b), and its derivatives, per frequency.
+    head = (
+        gammaln(r + xs)
+        - gammaln(r)
+        + r * np.log(alpha)
+        + gammaln(b + xs)
+        - gammaln(a + b + xs)
+        - gammaln(b)
+        + gammaln(a + b)
+    )[at]
+    psi_r = (digamma(r + xs) - digamma(r))[at]
+    psi_ab = (digamma(a + b) - digamma(a + b + xs))[at]
+    psi_b = (digamma(b + xs) - digamma(b))[at]
+    x = xs[at]
+    log_t = np.log(alpha + T)
+    log_tx = np.log(alpha + t_x)
+    a3 = -(r + x) * log_t
     repeat = x > 0
     b_x = np.where(repeat, b + x - 1, 1.0)  # b + x − 1 only matters where x > 0
     # For x = 0 the second term does not exist: -inf drops out of logaddexp.
-    a4 = np.where(repeat, np.log(a) - np.log(b_x) - (r + x) * np.log(alpha + t_x), -np.inf)
-    ll = a1 + a2 + np.logaddexp(a3, a4)
-    w4 = np.exp(a4 - ll + a1 + a2)  # share of the second term in the sum
+    a4 = np.where(repeat, np.log(a) - np.log(b_x) - (r + x) * log_tx, -np.inf)
+    tail = np.logaddexp(a3, a4)
+    w4 = np.exp(a4 - tail)  # share of the second term in the sum
     w3 = 1.0 - w4
-    d_r = digamma(r + x) - digamma(r) + np.log(alpha)
-    d_r += -w3 * np.log(alpha + T) - w4 * np.log(alpha + t_x)
-    d_alpha = r / alpha - w3 * (r + x) / (alpha + T) - w4 * (r + x) / (alpha + t_x)
-    d_a = digamma(a + b) - digamma(a + b + x) + w4 / a
-    d_b = digamma(b + x) - digamma(a + b + x) - digamma(b) + digamma(a + b)
-    d_b -= np.where(repeat, w4 / b_x, 0.0)
+    d_r = psi_r + np.log(alpha) - w3 * log_t - w4 * log_tx
+    d_alpha = r / alpha - (r + x) * (w3 / (alpha + T) + w4 / (alpha + t_x))
+    d_a = psi_ab + w4 / a
+    d_b = psi_b + psi_ab - np.where(repeat, w4 / b_x, 0.0)
     gradient = np.vstack([r * d_r, alpha * d_alpha, a * d_a, b * d_b])
-    return ll, gradient
+    return head + tail, gradient
 
 
 def bgnbd_fit(*, frequency: ArrayLike, recency: ArrayLike, T: ArrayLike) -> BGNBD:
@@ -106,10 +120,11 @@ def bgnbd_fit(*, frequency: ArrayLike, recency: ArrayLike, T: ArrayLike) -> BGNB
     if (x < 0).any() or (t_x < 0).any() or (t_x > big_t).any():
         raise ValueError("need 0 <= recency <= T and frequency >= 0")
     scale = float(big_t.max()) or 1.0  # fit on T scaled to 1: α starts near 1
+    xs, at = np.unique(x, return_inverse=True)
 
     def negative_ll(log_params: Array) -> tuple[float, Array]:
         r, alpha, a, b = np.exp(log_params)
-        ll, gradient = _bgnbd_ll(r, alpha, a, b, x, t_x / scale, big_t / scale)
+        ll, gradient = _bgnbd_ll(r, alpha, a, b, xs, at, t_x / scale, big_t / scale)
         value = -float(np.dot(weight, ll)) / weight.sum()
         if not np.isfinite(value):
             return np.inf, np.zeros(4)
@@ -117,7 +132,7 @@ def bgnbd_fit(*, frequency: ArrayLike, recency: ArrayLike, T: ArrayLike) -> BGNB
 
     r, alpha, a, b = _fit(negative_ll, np.zeros(4))
     alpha *= scale
-    ll = float(np.dot(weight, _bgnbd_ll(r, alpha, a, b, x, t_x, big_t)[0]))
+    ll = float(np.dot(weight, _bgnbd_ll(r, alpha, a, b, xs, at, t_x, big_t)[0]))
     return BGNBD(r=r, alpha=alpha, a=a, b=b, log_likelihood=ll, customers=int(weight.sum()))
 
 
@@ -179,23 +194,20 @@ class GammaGamma:
     customers: int
 
 
-def _gg_ll(
-    p: float, q: float, gamma: float, x: Array, m: Array
-) -> tuple[Array, Array]:
-    """Each customer's log-likelihood, and its gradient w.r.t. (log p, log q, log γ)."""
+def _gg_ll(p: float, q: float, gamma: float, xs: Array, at: Array, m: Array) -> tuple[Array, Array]:
+    """Each customer's log-likelihood, and its gradient w.r.t. (log p, log q, log γ);
+    frequencies are `xs[at]`, special functions computed once per distinct frequency."""
+    pxs = p * xs
+    head = (gammaln(pxs + q) - gammaln(pxs) - gammaln(q))[at]
+    psi_p = (xs * (digamma(pxs + q) - digamma(pxs)))[at]
+    psi_q = (digamma(pxs + q) - digamma(q))[at]
+    x = xs[at]
     px = p * x
+    log_m, log_x = np.log(m), np.log(x)
     log_total = np.log(gamma + m * x)
-    ll = (
-        gammaln(px + q)
-        - gammaln(px)
-        - gammaln(q)
-        + q * np.log(gamma)
-        + (px - 1) * np.log(m)
-        + px * np.log(x)
-        - (px + q) * log_total
-    )
-    d_p = x * (digamma(px + q) - digamma(px) + np.log(m) + np.log(x) - log_total)
-    d_q = digamma(px + q) - digamma(q) + np.log(gamma) - log_total
+    ll = head + q * np.log(gamma) + (px - 1) * log_m + px * log_x - (px + q) * log_total
+    d_p = psi_p + x * (log_m + log_x - log_total)
+    d_q = psi_q + np.log(gamma) - log_total
     d_gamma = q / gamma - (px + q) / (gamma + m * x)
     return ll, np.vstack([p * d_p, q * d_q, gamma * d_gamma])
 
@@ -209,10 +221,11 @@ def gamma_gamma_fit(*, frequency: ArrayLike, monetary_value: ArrayLike) -> Gamma
     if len(x) == 0:
         raise ValueError("no repeat buyers with a positive spend to fit")
     scale = float(np.average(m, weights=weight))  # fit on spend scaled to mean 1
+    xs, at = np.unique(x, return_inverse=True)
 
     def negative_ll(log_params: Array) -> tuple[float, Array]:
         p, q, gamma = np.exp(log_params)
-        ll, gradient = _gg_ll(p, q, gamma, x, m / scale)
+        ll, gradient = _gg_ll(p, q, gamma, xs, at, m / scale)
         value = -float(np.dot(weight, ll)) / weight.sum()
         if not np.isfinite(value):
             return np.inf, np.zeros(3)
@@ -220,7 +233,7 @@ def gamma_gamma_fit(*, frequency: ArrayLike, monetary_value: ArrayLike) -> Gamma
 
     p, q, gamma = _fit(negative_ll, np.zeros(3))
     gamma *= scale
-    ll = float(np.dot(weight, _gg_ll(p, q, gamma, x, m)[0]))
+    ll = float(np.dot(weight, _gg_ll(p, q, gamma, xs, at, m)[0]))
     return GammaGamma(p=p, q=q, gamma=gamma, log_likelihood=ll, customers=int(weight.sum()))
 
 
