@@ -6,6 +6,7 @@ NumPy/SciPy on the per-customer summary, compressed to its distinct rows.
 
     con = connect()                                      # DuckDB in memory
     transactions = transactions_read(path="sales.parquet", con=con)
+    # or where the data live: transactions_table(table=connect(url="postgres://…").table("sales"))
     summary = customer_summary(transactions=transactions, now=date(2026, 11, 1))
     top_share(summary=summary, top=0.2)                  # the 20/80 rule
     rfm_scores(summary=summary)                          # r, f, m, segment
