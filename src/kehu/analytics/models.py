@@ -43,13 +43,6 @@ def _compress(*columns: ArrayLike) -> tuple[list[Array], Array]:
     return [unique[:, i] for i in range(unique.shape[1])], counts
 
 
-def _distinct(values: Array) -> tuple[Array, Array]:
-    """The distinct values and, for each element, the position of its value among them:
-    a function of the values is then computed once per distinct value and gathered."""
-    distinct, index = np.unique(values, return_inverse=True)
-    return distinct, index
-
-
 # Parameters are searched within e^±25 (1e-11 to 7e10): the likelihood is flat towards
 # the edges when the data barely tell a parameter (a and b of BG/NBD when every customer
 # is equally likely to leave), and the edge is then the fit.
@@ -149,9 +142,9 @@ def bgnbd_fit(*, frequency: ArrayLike, recency: ArrayLike, T: ArrayLike) -> BGNB
     def customers(unit: float) -> _Customers:
         return _Customers(
             x=x,
-            xs=_distinct(x),
-            t_x=_distinct(t_x / unit),
-            T=_distinct(big_t / unit),
+            xs=np.unique(x, return_inverse=True),
+            t_x=np.unique(t_x / unit, return_inverse=True),
+            T=np.unique(big_t / unit, return_inverse=True),
             weight=weight,
         )
 
@@ -183,11 +176,12 @@ def _log_odds_dead(model: BGNBD, x: Array, t_x: Array, T: Array) -> Array:
 
 
 def _arrays(*columns: ArrayLike) -> list[Array]:
-    arrays = [np.asarray(column, dtype=np.float64) for column in columns]
+    """The columns as float arrays of one length (a single number applies to all)."""
+    arrays = np.broadcast_arrays(*[np.asarray(column, dtype=np.float64) for column in columns])
     for array in arrays:
         if not np.isfinite(array).all():
             raise ValueError("model inputs must be finite numbers (no NaN, no infinity)")
-    return arrays
+    return [np.ascontiguousarray(array) for array in arrays]
 
 
 def probability_alive(
@@ -196,6 +190,13 @@ def probability_alive(
     """P(still a customer | x, t_x, T); 1 for customers who never bought again."""
     x, t_x, big_t = _arrays(frequency, recency, T)
     return expit(-_log_odds_dead(model, x, t_x, big_t))
+
+
+def _pair_keys(x: Array, t: Array) -> NDArray[np.void]:
+    """(x, t) pairs as one sortable key, in the lexicographic order `_compress` uses."""
+    pairs = np.empty(len(x), dtype=[("x", np.float64), ("t", np.float64)])
+    pairs["x"], pairs["t"] = x, t
+    return pairs
 
 
 def expected_purchases(
@@ -207,11 +208,15 @@ def expected_purchases(
     r, alpha, a, b = model.r, model.alpha, model.a, model.b
     if horizon <= 0:
         return np.zeros_like(x)
-    z = horizon / (alpha + big_t + horizon)
     # FHL's 1 − (1−z)^(r+x)·₂F₁(r+x, b+x; a+b+x−1; z) overflows for large x (₂F₁ → ∞
     # while the power → 0). Euler's transformation ₂F₁(A,B;C;z) = (1−z)^(C−A−B)
-    # ₂F₁(C−A, C−B; C; z) turns it into the product of two bounded factors.
-    bracket = 1.0 - (1.0 - z) ** (a - 1) * hyp2f1(a + b - 1 - r, a - 1, a + b + x - 1, z)
+    # ₂F₁(C−A, C−B; C; z) turns it into the product of two bounded factors. It depends
+    # on (x, T) only, and ₂F₁ is slow: computed once per distinct pair.
+    (xs, ts), _count = _compress(x, big_t)
+    z = horizon / (alpha + ts + horizon)
+    brackets = 1.0 - (1.0 - z) ** (a - 1) * hyp2f1(a + b - 1 - r, a - 1, a + b + xs - 1, z)
+    pair = np.searchsorted(_pair_keys(xs, ts), _pair_keys(x, big_t))
+    bracket = brackets[pair]
     return (a + b + x - 1) / (a - 1) * bracket * expit(-_log_odds_dead(model, x, t_x, big_t))
 
 
@@ -259,7 +264,7 @@ def gamma_gamma_fit(*, frequency: ArrayLike, monetary_value: ArrayLike) -> Gamma
     if len(x) == 0:
         raise ValueError("no repeat buyers with a positive spend to fit")
     scale = float(np.average(m, weights=weight))  # fit on spend scaled to mean 1
-    xs, at = _distinct(x)
+    xs, at = np.unique(x, return_inverse=True)
     scaled_m = m / scale
     log_mx = np.log(scaled_m) + np.log(x)
 

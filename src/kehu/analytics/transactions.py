@@ -32,7 +32,6 @@ import ibis
 import ibis.expr.types as ir
 
 REQUIRED = ("customer_id", "at", "amount")
-OPTIONAL = ("cost", "category", "channel", "external_id")
 
 
 def connect(*, url: str | None = None) -> ibis.BaseBackend:
