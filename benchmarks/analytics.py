@@ -28,13 +28,19 @@ SPEED_TARGET = 10.0  # kehu end to end vs lifetimes' part of the same work
 
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description="kehu.analytics against lifetimes")
-    parser.add_argument("--transactions", type=int, default=10_000_000,
-                        help="rows to generate (default 10,000,000)")
-    parser.add_argument("--customers", type=int, default=0,
-                        help="customers (default: transactions / 10)")
-    parser.add_argument("--lifetimes-customers", type=int, default=100_000,
-                        help="lifetimes runs on a sample of this many customers (with all "
-                             "their transactions) and its time is extrapolated; 0: all")
+    parser.add_argument(
+        "--transactions", type=int, default=10_000_000, help="rows to generate (default 10,000,000)"
+    )
+    parser.add_argument(
+        "--customers", type=int, default=0, help="customers (default: transactions / 10)"
+    )
+    parser.add_argument(
+        "--lifetimes-customers",
+        type=int,
+        default=100_000,
+        help="lifetimes runs on a sample of this many customers (with all "
+        "their transactions) and its time is extrapolated; 0: all",
+    )
     parser.add_argument("--seed", type=int, default=6)
     parser.add_argument("--skip-lifetimes", action="store_true")
     return parser.parse_args()
@@ -120,8 +126,11 @@ class Clock:
         now, cpu = time.perf_counter(), time.process_time()
         self.laps[name], self.cpu_laps[name] = now - self.last, cpu - self.last_cpu
         self.last, self.last_cpu = now, cpu
-        print(f"  {self.label:9} {name:40} {self.laps[name]:8.2f} s  (CPU "
-              f"{self.cpu_laps[name]:7.2f} s)", flush=True)
+        print(
+            f"  {self.label:9} {name:40} {self.laps[name]:8.2f} s  (CPU "
+            f"{self.cpu_laps[name]:7.2f} s)",
+            flush=True,
+        )
 
     @property
     def total(self) -> float:
@@ -170,15 +179,31 @@ def kehu_run(path: Path, *, customers_kept=None) -> tuple[Clock, dict]:
         model=purchases, horizon=90, frequency=x, recency=t_x, T=big_t
     )
     clv = analytics.customer_lifetime_value(
-        purchases_model=purchases, spend_model=spend, frequency=x, recency=t_x, T=big_t,
-        monetary_value=m, periods=12, period_length=30, discount_rate=0.01,
+        purchases_model=purchases,
+        spend_model=spend,
+        frequency=x,
+        recency=t_x,
+        T=big_t,
+        monetary_value=m,
+        periods=12,
+        period_length=30,
+        discount_rate=0.01,
     )
     clock.lap("P(alive), 90-day purchases, 12-month CLV")
     result = {
-        "customer_id": data["customer_id"], "alive": alive, "future": future, "clv": clv,
-        "purchases": purchases, "spend": spend, "shares": shares, "whale": whale,
+        "customer_id": data["customer_id"],
+        "alive": alive,
+        "future": future,
+        "clv": clv,
+        "purchases": purchases,
+        "spend": spend,
+        "shares": shares,
+        "whale": whale,
         "rows": (rfm.num_rows, abc.num_rows, tiers.num_rows, len(curve)),
-        "frequency": x, "recency": t_x, "T": big_t, "monetary_value": m,
+        "frequency": x,
+        "recency": t_x,
+        "T": big_t,
+        "monetary_value": m,
     }
     con.disconnect()
     return clock, result
@@ -202,8 +227,12 @@ def lifetimes_run(path: Path, *, customers_kept=None) -> tuple[Clock, dict]:
     frame = frame.to_pandas()
     clock.lap("read Parquet into pandas")
     summary = summary_data_from_transaction_data(
-        frame, "customer_id", "at", monetary_value_col="amount",
-        observation_period_end=pd.Timestamp(NOW), freq="D",
+        frame,
+        "customer_id",
+        "at",
+        monetary_value_col="amount",
+        observation_period_end=pd.Timestamp(NOW),
+        freq="D",
     )
     clock.lap("summary_data_from_transaction_data")
     bgf = BetaGeoFitter(penalizer_coef=0.0)
@@ -216,13 +245,18 @@ def lifetimes_run(path: Path, *, customers_kept=None) -> tuple[Clock, dict]:
     x, t_x, big_t, m = summary.frequency, summary.recency, summary["T"], summary.monetary_value
     alive = bgf.conditional_probability_alive(x, t_x, big_t)
     future = bgf.conditional_expected_number_of_purchases_up_to_time(90, x, t_x, big_t)
-    clv = ggf.customer_lifetime_value(bgf, x, t_x, big_t, m, time=12, discount_rate=0.01,
-                                      freq="D")
+    clv = ggf.customer_lifetime_value(bgf, x, t_x, big_t, m, time=12, discount_rate=0.01, freq="D")
     clock.lap("P(alive), 90-day purchases, 12-month CLV")
     return clock, {
-        "customer_id": summary.index.to_numpy(), "alive": np.asarray(alive),
-        "future": np.asarray(future), "clv": np.asarray(clv), "bgf": bgf, "ggf": ggf,
-        "frequency": x.to_numpy(), "recency": t_x.to_numpy(), "T": big_t.to_numpy(),
+        "customer_id": summary.index.to_numpy(),
+        "alive": np.asarray(alive),
+        "future": np.asarray(future),
+        "clv": np.asarray(clv),
+        "bgf": bgf,
+        "ggf": ggf,
+        "frequency": x.to_numpy(),
+        "recency": t_x.to_numpy(),
+        "T": big_t.to_numpy(),
         "monetary_value": m.to_numpy(),
     }
 
@@ -248,13 +282,19 @@ def compare(ours: dict, theirs: dict) -> bool:
     p, g = ours["purchases"], ours["spend"]
     bgf, ggf = theirs["bgf"].params_, theirs["ggf"].params_
     pairs = {
-        "r": (p.r, bgf["r"]), "alpha": (p.alpha, bgf["alpha"]), "a": (p.a, bgf["a"]),
-        "b": (p.b, bgf["b"]), "p": (g.p, ggf["p"]), "q": (g.q, ggf["q"]),
+        "r": (p.r, bgf["r"]),
+        "alpha": (p.alpha, bgf["alpha"]),
+        "a": (p.a, bgf["a"]),
+        "b": (p.b, bgf["b"]),
+        "p": (g.p, ggf["p"]),
+        "q": (g.q, ggf["q"]),
         "gamma": (g.gamma, ggf["v"]),
     }
     for name, (a, b) in pairs.items():
-        print(f"  {name:6} kehu {a:12.6g}  lifetimes {b:12.6g}  relative difference "
-              f"{abs(a - b) / abs(b):.1e}")
+        print(
+            f"  {name:6} kehu {a:12.6g}  lifetimes {b:12.6g}  relative difference "
+            f"{abs(a - b) / abs(b):.1e}"
+        )
         worst[name] = abs(a - b) / abs(b)
     for name in ("frequency", "recency", "T", "monetary_value", "alive", "future", "clv"):
         print(f"  {name:14} largest relative difference per customer {worst[name]:.1e}")
@@ -282,49 +322,70 @@ def main() -> None:
 
     clock, ours = kehu_run(path)
     p, g, w = ours["purchases"], ours["spend"], ours["whale"]
-    print(f"kehu end to end: {clock.total:.2f} s (CPU {clock.cpu:.2f} s) for "
-          f"{len(ours['customer_id']):,} buyers")
-    print(f"  top 20%: {ours['shares']['revenue']:.1%} of revenue, "
-          f"{ours['shares']['profit']:.1%} of profit; whale: peak {w.peak_share:.0%} at "
-          f"{w.peak_customers:.0%} of customers, bottom 30% {w.bottom_profit_share:+.1%}")
-    print(f"  BG/NBD r={p.r:.4g} α={p.alpha:.4g} days a={p.a:.4g} b={p.b:.4g}; "
-          f"Gamma-Gamma p={g.p:.4g} q={g.q:.4g} γ={g.gamma:.4g}")
+    print(
+        f"kehu end to end: {clock.total:.2f} s (CPU {clock.cpu:.2f} s) for "
+        f"{len(ours['customer_id']):,} buyers"
+    )
+    print(
+        f"  top 20%: {ours['shares']['revenue']:.1%} of revenue, "
+        f"{ours['shares']['profit']:.1%} of profit; whale: peak {w.peak_share:.0%} at "
+        f"{w.peak_customers:.0%} of customers, bottom 30% {w.bottom_profit_share:+.1%}"
+    )
+    print(
+        f"  BG/NBD r={p.r:.4g} α={p.alpha:.4g} days a={p.a:.4g} b={p.b:.4g}; "
+        f"Gamma-Gamma p={g.p:.4g} q={g.q:.4g} γ={g.gamma:.4g}"
+    )
     print(f"  mean P(alive) {ours['alive'].mean():.3f}, mean 12-month CLV {ours['clv'].mean():.2f}")
-    print(f"  peak memory of this process so far: "
-          f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB")
+    print(
+        f"  peak memory of this process so far: "
+        f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB"
+    )
     if args.skip_lifetimes:
         return
 
     sampled = 0 < args.lifetimes_customers < customers
     kept = sample_ids(path, args.lifetimes_customers, args.seed) if sampled else None
     if sampled:
-        print(f"lifetimes on a sample of {len(kept):,} customers (with all their rows); "
-              "its time is EXTRAPOLATED linearly to all customers")
+        print(
+            f"lifetimes on a sample of {len(kept):,} customers (with all their rows); "
+            "its time is EXTRAPOLATED linearly to all customers"
+        )
         sample_clock, sample_ours = kehu_run(path, customers_kept=kept)
     else:
         sample_ours = ours
     their_clock, theirs = lifetimes_run(path, customers_kept=kept)
     scale = customers / len(kept) if sampled else 1.0
     their_total = their_clock.total * scale
-    label = f"{their_clock.total:.2f} s × {scale:.1f} = {their_total:.2f} s (extrapolated)" \
-        if sampled else f"{their_total:.2f} s"
+    label = (
+        f"{their_clock.total:.2f} s × {scale:.1f} = {their_total:.2f} s (extrapolated)"
+        if sampled
+        else f"{their_total:.2f} s"
+    )
     print(f"lifetimes: {label} (CPU {their_clock.cpu * scale:.2f} s)")
     ratio = their_total / clock.total
-    print(f"ratio lifetimes / kehu end to end: {ratio:.1f}× wall time, "
-          f"{their_clock.cpu * scale / clock.cpu:.1f}× CPU time")
+    print(
+        f"ratio lifetimes / kehu end to end: {ratio:.1f}× wall time, "
+        f"{their_clock.cpu * scale / clock.cpu:.1f}× CPU time"
+    )
     if sampled:
-        print(f"  on the sample itself: kehu {sample_clock.total:.2f} s, lifetimes "
-              f"{their_clock.total:.2f} s, ratio {their_clock.total / sample_clock.total:.1f}×")
+        print(
+            f"  on the sample itself: kehu {sample_clock.total:.2f} s, lifetimes "
+            f"{their_clock.total:.2f} s, ratio {their_clock.total / sample_clock.total:.1f}×"
+        )
     print("agreement on the same customers:")
     same = compare(sample_ours, theirs)
     print(f"  peak memory: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB")
 
     full = args.transactions == 10_000_000 and customers == 1_000_000
     note = "" if full else " (the target is set for 10,000,000 / 1,000,000)"
-    print(f"{'PASS' if ratio >= SPEED_TARGET else 'FAIL'}: end to end >= {SPEED_TARGET:.0f}× "
-          f"faster than lifetimes: {ratio:.1f}×{note}")
-    print(f"{'PASS' if same else 'FAIL'}: same numbers as lifetimes (summary exact, "
-          "parameters to 4 significant digits, predictions to 1e-3)")
+    print(
+        f"{'PASS' if ratio >= SPEED_TARGET else 'FAIL'}: end to end >= {SPEED_TARGET:.0f}× "
+        f"faster than lifetimes: {ratio:.1f}×{note}"
+    )
+    print(
+        f"{'PASS' if same else 'FAIL'}: same numbers as lifetimes (summary exact, "
+        "parameters to 4 significant digits, predictions to 1e-3)"
+    )
 
 
 if __name__ == "__main__":
