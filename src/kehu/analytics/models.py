@@ -28,19 +28,26 @@ from scipy.special import digamma, expit, gammaln, hyp2f1
 Array = NDArray[np.float64]
 
 
-def _compress(*columns: ArrayLike) -> tuple[list[Array], Array]:
-    """The distinct rows of the columns, and how often each occurs (a lexicographic sort:
-    several times faster than np.unique(axis=0) on a million rows)."""
+def _group(*columns: ArrayLike) -> tuple[list[Array], NDArray[np.intp]]:
+    """The distinct rows of the columns (in lexicographic order) and, for each row, the
+    position of its distinct row: a lexicographic sort, several times faster than
+    np.unique(axis=0) on a million rows."""
     stacked = np.column_stack([np.asarray(column, dtype=np.float64) for column in columns])
     if not np.isfinite(stacked).all():
         raise ValueError("model inputs must be finite numbers (no NaN, no infinity)")
-    if len(stacked) == 0:
-        return [stacked[:, i] for i in range(stacked.shape[1])], np.zeros(0)
-    ordered = stacked[np.lexsort(stacked.T[::-1])]
-    starts = np.flatnonzero(np.concatenate([[True], (np.diff(ordered, axis=0) != 0).any(axis=1)]))
-    counts = np.diff(np.append(starts, len(ordered))).astype(np.float64)
-    unique = ordered[starts]
-    return [unique[:, i] for i in range(unique.shape[1])], counts
+    order = np.lexsort(stacked.T[::-1])
+    ordered = stacked[order]
+    new = np.concatenate([[True], (np.diff(ordered, axis=0) != 0).any(axis=1)])[: len(ordered)]
+    inverse = np.empty(len(order), dtype=np.intp)
+    inverse[order] = np.cumsum(new) - 1
+    unique = ordered[new]
+    return [unique[:, i] for i in range(unique.shape[1])], inverse
+
+
+def _compress(*columns: ArrayLike) -> tuple[list[Array], Array]:
+    """The distinct rows of the columns, and how often each occurs."""
+    unique, inverse = _group(*columns)
+    return unique, np.bincount(inverse, minlength=len(unique[0])).astype(np.float64)
 
 
 # Parameters are searched within e^±25 (1e-11 to 7e10): the likelihood is flat towards
@@ -192,32 +199,35 @@ def probability_alive(
     return expit(-_log_odds_dead(model, x, t_x, big_t))
 
 
-def _pair_keys(x: Array, t: Array) -> NDArray[np.void]:
-    """(x, t) pairs as one sortable key, in the lexicographic order `_compress` uses."""
-    pairs = np.empty(len(x), dtype=[("x", np.float64), ("t", np.float64)])
-    pairs["x"], pairs["t"] = x, t
-    return pairs
-
-
 def expected_purchases(
     *, model: BGNBD, horizon: float, frequency: ArrayLike, recency: ArrayLike, T: ArrayLike
 ) -> Array:
     """E[purchases in the next `horizon` | x, t_x, T] (FHL 2005, eq. 10); `horizon` in
     the unit of the fit."""
     x, t_x, big_t = _arrays(frequency, recency, T)
+    return _expected_purchases(model, horizon, x, t_x, big_t, _group(x, big_t))
+
+
+def _expected_purchases(
+    model: BGNBD,
+    horizon: float,
+    x: Array,
+    t_x: Array,
+    big_t: Array,
+    pairs: tuple[list[Array], NDArray[np.intp]],
+) -> Array:
     r, alpha, a, b = model.r, model.alpha, model.a, model.b
     if horizon <= 0:
         return np.zeros_like(x)
     # FHL's 1 − (1−z)^(r+x)·₂F₁(r+x, b+x; a+b+x−1; z) overflows for large x (₂F₁ → ∞
     # while the power → 0). Euler's transformation ₂F₁(A,B;C;z) = (1−z)^(C−A−B)
     # ₂F₁(C−A, C−B; C; z) turns it into the product of two bounded factors. It depends
-    # on (x, T) only, and ₂F₁ is slow: computed once per distinct pair.
-    (xs, ts), _count = _compress(x, big_t)
+    # on (x, T) only, and ₂F₁ is slow: computed once per distinct pair (`pairs`).
+    (xs, ts), pair = pairs
     z = horizon / (alpha + ts + horizon)
     brackets = 1.0 - (1.0 - z) ** (a - 1) * hyp2f1(a + b - 1 - r, a - 1, a + b + xs - 1, z)
-    pair = np.searchsorted(_pair_keys(xs, ts), _pair_keys(x, big_t))
-    bracket = brackets[pair]
-    return (a + b + x - 1) / (a - 1) * bracket * expit(-_log_odds_dead(model, x, t_x, big_t))
+    alive = expit(-_log_odds_dead(model, x, t_x, big_t))
+    return (a + b + x - 1) / (a - 1) * brackets[pair] * alive
 
 
 # --- Gamma-Gamma ------------------------------------------------------------------
@@ -310,16 +320,12 @@ def customer_lifetime_value(
     if periods < 0 or period_length <= 0 or discount_rate <= -1:
         raise ValueError("need periods >= 0, period_length > 0, discount_rate > -1")
     spend = expected_spend(model=spend_model, frequency=frequency, monetary_value=monetary_value)
+    x, t_x, big_t = _arrays(frequency, recency, T)
+    pairs = _group(x, big_t)
     value = np.zeros_like(spend)
     before = np.zeros_like(spend)
     for i in range(1, periods + 1):
-        upto = expected_purchases(
-            model=purchases_model,
-            horizon=i * period_length,
-            frequency=frequency,
-            recency=recency,
-            T=T,
-        )
+        upto = _expected_purchases(purchases_model, i * period_length, x, t_x, big_t, pairs)
         value += (upto - before) * spend / (1 + discount_rate) ** i
         before = upto
     return value
