@@ -15,6 +15,10 @@ from rich.table import Table
 app = typer.Typer(help="kehu: customer service and loyalty.", no_args_is_help=True)
 console = Console()
 
+from kehu.analytics.cli import app as analyze_app  # noqa: E402  (no Django import)
+
+app.add_typer(analyze_app, name="analyze")
+
 
 @app.callback()
 def _setup() -> None:

@@ -1,0 +1,103 @@
+"""`kehu analyze …` on real files: CSV in, CSV or Parquet out."""
+
+import csv
+
+import pyarrow.parquet as pq
+import pytest
+from typer.testing import CliRunner
+
+from kehu.analytics.cli import app
+
+from .conftest import cdnow_transactions
+from .test_summary import AWKWARD, NOW
+
+runner = CliRunner()
+
+
+def analyze(*args):
+    return runner.invoke(app, [str(a) for a in args], catch_exceptions=False)
+
+
+@pytest.fixture
+def awkward_csv(tmp_path):
+    path = tmp_path / "transactions.csv"
+    AWKWARD.to_csv(path, index=False)
+    return path
+
+
+def rows(path):
+    with path.open(newline="") as f:
+        return {int(r["customer_id"]): r for r in csv.DictReader(f)}
+
+
+def test_summary_reports_the_awkward_rows_and_writes_csv(awkward_csv, tmp_path):
+    out = tmp_path / "summary.csv"
+    result = analyze("summary", awkward_csv, out, "--now", NOW.isoformat())
+    assert result.exit_code == 0, result.output
+    assert "after now: 1" in result.output and "duplicate ids: 1" in result.output
+    found = rows(out)
+    assert set(found) == {1, 2, 3, 4}
+    assert (found[1]["frequency"], found[1]["recency"], found[1]["T"]) == ("2", "9", "89")
+    assert float(found[1]["revenue"]) == 150
+
+
+def test_summary_in_weeks_as_parquet(awkward_csv, tmp_path):
+    out = tmp_path / "summary.parquet"
+    assert analyze("summary", awkward_csv, out, "--now", NOW, "--unit", "weeks").exit_code == 0
+    table = pq.read_table(out).to_pylist()
+    one = next(r for r in table if r["customer_id"] == 1)
+    assert one["T"] == pytest.approx(89 / 7)
+
+
+def test_rfm_and_pareto(awkward_csv, tmp_path):
+    result = analyze("rfm", awkward_csv, tmp_path / "rfm.csv", "--now", NOW)
+    assert result.exit_code == 0, result.output
+    assert set(rows(tmp_path / "rfm.csv")) == {1, 2, 3}  # 4 only had a refund
+    result = analyze(
+        "pareto",
+        awkward_csv,
+        tmp_path / "p.csv",
+        "--now",
+        NOW,
+        "--measure",
+        "profit",
+        "--points",
+        "3",
+    )
+    assert result.exit_code == 0, result.output
+    # Profit known for customers 1 (60) and 3 (6): the top one of two brings 60 of 66.
+    assert "bring 90.9% of profit" in result.output
+    with (tmp_path / "p.csv").open() as f:
+        assert len(list(csv.DictReader(f))) == 4
+
+
+def test_clv_on_cdnow(tmp_path):
+    source = tmp_path / "cdnow.csv"
+    cdnow_transactions().to_csv(source, index=False)
+    out = tmp_path / "clv.parquet"
+    result = analyze("clv", source, out, "--now", "1997-09-30")
+    assert result.exit_code == 0, result.output
+    assert "a=0.7929 b=2.426" in result.output and "p=6.25" in result.output
+    table = pq.read_table(out)
+    assert table.num_rows == 2357
+    alive = table.column("probability_alive").to_numpy()
+    assert ((alive >= 0) & (alive <= 1)).all()
+
+
+def test_bad_input_is_a_clear_message(tmp_path):
+    source = tmp_path / "bad.csv"
+    source.write_text("customer,when\n1,2026-01-01\n")
+    result = analyze("summary", source, tmp_path / "out.csv", "--now", NOW)
+    assert result.exit_code == 2
+    assert "customer_id" in result.output
+    result = analyze("summary", source, tmp_path / "out.csv", "--now", "yesterday")
+    assert result.exit_code == 2
+
+
+def test_kehu_has_the_analyze_commands():
+    from kehu.cli import app as kehu
+
+    result = runner.invoke(kehu, ["analyze", "--help"])
+    assert result.exit_code == 0, result.output
+    for command in ("summary", "rfm", "pareto", "clv"):
+        assert command in result.output

@@ -1,0 +1,192 @@
+"""BG/NBD and Gamma-Gamma against the published CDNOW fit and against lifetimes."""
+
+import datetime as dt
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from kehu.analytics import (
+    bgnbd_fit,
+    customer_lifetime_value,
+    customer_summary,
+    expected_purchases,
+    expected_spend,
+    gamma_gamma_fit,
+    model_inputs,
+    probability_alive,
+)
+from kehu.analytics.models import BGNBD, GammaGamma
+
+from .conftest import cdnow_path, cdnow_transactions
+
+
+@pytest.fixture(scope="module")
+def cdnow() -> pd.DataFrame:
+    """lifetimes' CDNOW summary (2,357 customers, weeks): frequency, recency, T, money."""
+    frame = pd.read_csv(cdnow_path("cdnow_customers_summary_with_transactions.csv"))
+    return frame.rename(columns={"x": "frequency", "t_x": "recency", "zbar": "monetary_value"})
+
+
+@pytest.fixture(scope="module")
+def fitted(cdnow):
+    purchases = bgnbd_fit(frequency=cdnow.frequency, recency=cdnow.recency, T=cdnow["T"])
+    spend = gamma_gamma_fit(frequency=cdnow.frequency, monetary_value=cdnow.monetary_value)
+    return purchases, spend
+
+
+@pytest.fixture(scope="module")
+def theirs(cdnow):
+    from lifetimes import BetaGeoFitter, GammaGammaFitter
+
+    bgf = BetaGeoFitter(penalizer_coef=0.0)
+    bgf.fit(cdnow.frequency, cdnow.recency, cdnow["T"])
+    repeat = cdnow[cdnow.frequency > 0]
+    ggf = GammaGammaFitter(penalizer_coef=0.0)
+    ggf.fit(repeat.frequency, repeat.monetary_value)
+    return bgf, ggf
+
+
+def test_the_published_cdnow_figures(fitted):
+    purchases, spend = fitted
+    # Fader, Hardie & Lee (2005): r = 0.243, α = 4.414, a = 0.793, b = 2.426, LL = −9582.4
+    assert (purchases.r, purchases.alpha, purchases.a, purchases.b) == pytest.approx(
+        (0.243, 4.414, 0.793, 2.426), abs=5e-4
+    )
+    assert purchases.log_likelihood == pytest.approx(-9582.4, abs=0.05)
+    assert purchases.customers == 2357
+    # Fader, Hardie & Lee, "RFM and CLV": p = 6.25, q = 3.74, γ = 15.44 (946 repeat buyers)
+    assert (spend.p, spend.q, spend.gamma) == pytest.approx((6.25, 3.74, 15.44), abs=1e-2)
+    assert spend.customers == 946
+
+
+def significant(a, b, digits=4):
+    """Same to `digits` significant digits: relative difference below half a unit."""
+    return np.all(np.abs(np.asarray(a) - np.asarray(b)) <= 0.5 * 10 ** (1 - digits) * np.abs(b))
+
+
+def test_the_parameters_agree_with_lifetimes(fitted, theirs):
+    purchases, spend = fitted
+    bgf, ggf = theirs
+    ours = [purchases.r, purchases.alpha, purchases.a, purchases.b]
+    assert significant(ours, bgf.params_[["r", "alpha", "a", "b"]].to_numpy()), ours
+    ours = [spend.p, spend.q, spend.gamma]
+    assert significant(ours, ggf.params_[["p", "q", "v"]].to_numpy()), ours
+
+
+def test_the_predictions_agree_with_lifetimes(cdnow, fitted, theirs):
+    purchases, spend = fitted
+    bgf, ggf = theirs
+    x, t_x, big_t, m = cdnow.frequency, cdnow.recency, cdnow["T"], cdnow.monetary_value
+    alive = probability_alive(model=purchases, frequency=x, recency=t_x, T=big_t)
+    assert significant(alive, bgf.conditional_probability_alive(x, t_x, big_t))
+    future = expected_purchases(model=purchases, horizon=39, frequency=x, recency=t_x, T=big_t)
+    assert significant(
+        future, bgf.conditional_expected_number_of_purchases_up_to_time(39, x, t_x, big_t)
+    )
+    per_purchase = expected_spend(model=spend, frequency=x, monetary_value=m)
+    assert significant(per_purchase, ggf.conditional_expected_average_profit(x, m))
+    # lifetimes' CLV in weeks: 12 "months" of 4.345 weeks at 1% a month.
+    clv = customer_lifetime_value(
+        purchases_model=purchases,
+        spend_model=spend,
+        frequency=x,
+        recency=t_x,
+        T=big_t,
+        monetary_value=m,
+        periods=12,
+        period_length=4.345,
+        discount_rate=0.01,
+    )
+    expected = ggf.customer_lifetime_value(
+        bgf, x, t_x, big_t, m, time=12, discount_rate=0.01, freq="W"
+    )
+    assert significant(clv, expected.to_numpy())
+
+
+def test_a_fit_from_cdnow_transactions_in_days_agrees_with_lifetimes():
+    """The whole path: transactions → kehu's summary (days) → fit, against lifetimes on
+    its own summary of the same transactions."""
+    import ibis
+    from lifetimes import BetaGeoFitter
+    from lifetimes.utils import summary_data_from_transaction_data
+
+    frame = cdnow_transactions()
+    end = dt.date(1997, 9, 30)
+    data = model_inputs(
+        summary=customer_summary(transactions=ibis.memtable(frame), now=end, unit="days")
+    )
+    ours = bgnbd_fit(frequency=data["frequency"], recency=data["recency"], T=data["T"])
+    summary = summary_data_from_transaction_data(
+        frame, "customer_id", "at", observation_period_end=pd.Timestamp(end), freq="D"
+    )
+    bgf = BetaGeoFitter().fit(summary.frequency, summary.recency, summary["T"])
+    assert significant([ours.r, ours.alpha, ours.a, ours.b], bgf.params_.to_numpy())
+    # α is in days here: about 7 × the weekly 4.414.
+    assert 25 < ours.alpha < 35
+
+
+def test_extreme_frequencies_stay_finite():
+    model = BGNBD(r=0.243, alpha=4.414, a=0.793, b=2.426, log_likelihood=0, customers=0)
+    x = np.array([0, 1, 1e3, 1e6, 1e6, 1e9])
+    t_x = np.array([0, 1, 38, 38, 1, 38])
+    big_t = np.array([38, 38, 38, 38, 38, 38])
+    alive = probability_alive(model=model, frequency=x, recency=t_x, T=big_t)
+    future = expected_purchases(model=model, horizon=52, frequency=x, recency=t_x, T=big_t)
+    assert np.isfinite(alive).all() and np.isfinite(future).all()
+    assert alive[0] == 1  # never bought again: alive by the model's definition
+    assert alive[3] > 0.99 and alive[4] < 1e-12  # a million buys, then silence: gone
+    # Buying ~x / (α + T) a week, each purchase a ~1e-6 chance of leaving: fewer than
+    # 52 weeks at that rate (1.23 million), more than half of it.
+    assert 0.5 * 1e6 * 52 / 42.414 < future[3] < 1e6 * 52 / 42.414
+    assert future[5] > future[3] > future[2] > future[1]
+    # A fit survives a customer with a billion purchases next to ordinary ones.
+    fit = bgnbd_fit(frequency=[0, 1, 2, 1e9], recency=[0, 5, 20, 30], T=[40, 40, 40, 40])
+    assert all(np.isfinite([fit.r, fit.alpha, fit.a, fit.b, fit.log_likelihood]))
+    spend = GammaGamma(p=6.25, q=3.74, gamma=15.44, log_likelihood=0, customers=0)
+    assert np.isfinite(expected_spend(model=spend, frequency=[1e9], monetary_value=[1e6])).all()
+
+
+def test_the_rewritten_expectation_is_fhl_equation_10():
+    """Where FHL's own form does not overflow, it and kehu's (Euler-transformed) agree."""
+    from scipy.special import hyp2f1
+
+    r, alpha, a, b = 0.243, 4.414, 0.793, 2.426
+    model = BGNBD(r=r, alpha=alpha, a=a, b=b, log_likelihood=0, customers=0)
+    x = np.array([0.0, 1, 2, 7, 30, 100])
+    t_x = np.array([0.0, 3, 30, 20, 35, 38])
+    big_t, t = 38.0, 52.0
+    z = t / (alpha + big_t + t)
+    head = (a + b + x - 1) / (a - 1)
+    bracket = 1 - ((alpha + big_t) / (alpha + big_t + t)) ** (r + x) * hyp2f1(
+        r + x, b + x, a + b + x - 1, z
+    )
+    odds = (x > 0) * a / (b + np.maximum(x, 1) - 1) * ((alpha + big_t) / (alpha + t_x)) ** (r + x)
+    direct = head * bracket / (1 + odds)
+    ours = expected_purchases(model=model, horizon=t, frequency=x, recency=t_x, T=big_t)
+    np.testing.assert_allclose(ours, direct, rtol=1e-9)
+
+
+def test_compressing_repeated_customers_changes_nothing(cdnow, fitted):
+    doubled = pd.concat([cdnow, cdnow])
+    twice = bgnbd_fit(frequency=doubled.frequency, recency=doubled.recency, T=doubled["T"])
+    once = fitted[0]
+    assert significant(
+        [twice.r, twice.alpha, twice.a, twice.b], [once.r, once.alpha, once.a, once.b], 5
+    )
+    assert twice.log_likelihood == pytest.approx(2 * once.log_likelihood, rel=1e-6)
+    assert twice.customers == 2 * 2357
+
+
+def test_bad_inputs_are_refused():
+    with pytest.raises(ValueError, match="finite"):
+        bgnbd_fit(frequency=[1, np.nan], recency=[1, 1], T=[2, 2])
+    with pytest.raises(ValueError, match="recency"):
+        bgnbd_fit(frequency=[1], recency=[5], T=[2])
+    with pytest.raises(ValueError, match="no customers"):
+        bgnbd_fit(frequency=[], recency=[], T=[])
+    with pytest.raises(ValueError, match="repeat buyers"):
+        gamma_gamma_fit(frequency=[0, 0, 3], monetary_value=[0, 0, 0])
+    spend = GammaGamma(p=1, q=0.5, gamma=1, log_likelihood=0, customers=0)
+    with pytest.raises(ValueError, match="q <= 1"):
+        expected_spend(model=spend, frequency=[1], monetary_value=[1])
