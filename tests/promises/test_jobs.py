@@ -158,3 +158,32 @@ def test_the_calendar_feed_is_secret_revocable_and_lists_what_is_due(agent, xihu
     assert Client().get(url.replace(token[:6], "xxxxxx")).status_code == 404
     services.calendar_feed_create(user=agent)  # a new address revokes the old one
     assert Client().get(url).status_code == 404
+
+
+def test_a_first_purchase_brings_one_call_n_days_later_and_repeat_purchases_none(
+    agent, manager, supervisor
+):
+    from decimal import Decimal
+
+    from django.utils import timezone
+
+    from kehu.sales.services import transaction_record
+
+    now = timezone.now()
+    buyer = customer_services.customer_create(
+        actor=agent, kind="individual", name="新买家", owner=manager
+    )
+    first = now - timedelta(days=2)
+    transaction_record(actor=None, customer=buyer, amount=Decimal("88"), occurred_at=first)
+    transaction_record(
+        actor=None, customer=buyer, amount=Decimal("20"), occurred_at=now - timedelta(days=1)
+    )
+    old = customer_services.customer_create(actor=agent, kind="individual", name="老客户")
+    transaction_record(
+        actor=None, customer=old, amount=Decimal("10"), occurred_at=now - timedelta(days=400)
+    )
+    policy(supervisor, "first_purchase", days=7, purpose="首购回访：使用是否顺手")
+    assert services.follow_ups_generate(now=now) == 1
+    assert services.follow_ups_generate(now=now) == 0
+    call = FollowUp.objects.get()
+    assert (call.customer, call.owner, call.due_at) == (buyer, manager, first + timedelta(days=7))

@@ -91,6 +91,7 @@ class FollowUpPolicy(models.Model):
         AFTER_RESOLVED = "after_resolved", _("N days after a complaint is resolved")
         MISSED_CALL = "missed_call", _("A missed call from a known customer")
         LOST_CUSTOMER = "lost_customer", _("A lost customer: win-back contact")
+        FIRST_PURCHASE = "first_purchase", _("N days after a customer's first purchase")
 
     name = models.CharField(_("name"), max_length=100)
     trigger = models.CharField(_("when"), max_length=30, choices=Trigger.choices)

@@ -9,6 +9,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.mail import send_mass_mail
 from django.db import IntegrityError, transaction
+from django.db.models import Min
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
@@ -443,6 +444,7 @@ def follow_up_policy_save(*, policy: FollowUpPolicy) -> FollowUpPolicy:
 def _occasions(policy: FollowUpPolicy, *, now: datetime):
     """(customer, occasion, due, preferred owner) for each follow-up the policy asks for
     now; the occasion makes the row unique, so asking again adds nothing."""
+    from kehu.sales.models import Transaction
     from kehu.service.models import Case
     from kehu.service.selectors import KEY_ACCOUNT_TAGS
     from kehu.telephony.selectors import callbacks_due
@@ -471,6 +473,17 @@ def _occasions(policy: FollowUpPolicy, *, now: datetime):
             (call.customer, f"call-{call.pk}", call.started_at + days, call.customer.owner)
             for call in calls
         ]
+    if policy.trigger == FollowUpPolicy.Trigger.FIRST_PURCHASE:
+        # First purchases of the last 90 days, so a new policy does not call about old ones.
+        firsts = (
+            Transaction.objects.filter(kind=Transaction.Kind.PURCHASE)
+            .values("customer")
+            .annotate(first=Min("occurred_at"))
+            .filter(first__gte=now - timedelta(days=90) - days)
+        )
+        first_of = {row["customer"]: row["first"] for row in firsts}
+        buyers = live.filter(pk__in=list(first_of))
+        return [(c, "first-purchase", first_of[c.pk] + days, c.owner) for c in buyers]
     lost = live.filter(status="lost")
     return [(c, "lost", now + days, c.owner) for c in lost]
 
