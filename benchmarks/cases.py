@@ -104,7 +104,8 @@ def customers_create(count: int, rng: random.Random) -> tuple[int, int]:
 
 
 def case_rows(count: int, *, agents: list[int], customers: tuple[int, int], categories: list[int],
-              calendar: int, policy: int, now: int, rng: random.Random):
+              root_causes: list[int], calendar: int, policy: int, now: int,
+              rng: random.Random):
     """Tuples of service_case columns, oldest first, with realistic mixes.
 
     A fifth are open, opened in the last few weeks; the rest were resolved or closed over
@@ -196,6 +197,8 @@ def case_rows(count: int, *, agents: list[int], customers: tuple[int, int], cate
             None if responded is None else fr_minutes // 2,
             None if resolved is None else res_minutes // 2,
             "[]", paused, fr_breach, res_breach, warned,
+            # A resolved complaint records its root cause.
+            rng.choice(root_causes) if kind == "complaint" and resolved else None, "",
         )
 
 
@@ -206,7 +209,7 @@ CASE_COLUMNS = (
     "resolution_minutes", "first_response_due_at", "resolution_due_at", "first_response_warn_at",
     "resolution_warn_at", "first_responded_at", "resolved_at", "first_response_business_minutes",
     "resolution_business_minutes", "sla_pauses", "sla_paused_at", "first_response_breached_at",
-    "resolution_breached_at", "warned_at",
+    "resolution_breached_at", "warned_at", "root_cause_id", "root_cause_note",
 )
 TIME_COLUMNS = [i for i, c in enumerate(CASE_COLUMNS)
                 if c.endswith("_at") and c not in ("created_by_id",)]
@@ -256,8 +259,15 @@ def load(args) -> None:
     from django.core.management import call_command
     from django.db import connection, transaction
 
-    from kehu.service import services
-    from kehu.service.models import Case, ComplaintCategory, SlaPolicy, default_hours
+    from kehu.service import seeds, services
+    from kehu.service.models import (
+        AuthorityLimit,
+        Case,
+        ComplaintCategory,
+        RootCause,
+        SlaPolicy,
+        default_hours,
+    )
 
     rng = random.Random(args.seed)
     started = time.perf_counter()
@@ -276,11 +286,13 @@ def load(args) -> None:
                       for code, name in (("product", "Product"), ("service", "Service"),
                                          ("commitment", "Broken commitment"),
                                          ("offer", "Offer or discount"), ("other", "Other"))]
+        seeds.seed(root_cause_model=RootCause, authority_limit_model=AuthorityLimit)
+        root_causes = list(RootCause.objects.values_list("pk", flat=True))
         print(f"  users, {customers[1] - customers[0] + 1:,} customers, calendar: "
               f"{time.perf_counter() - started:.1f} s", flush=True)
         loaded = cases_load(
             case_rows(args.cases, agents=agents, customers=customers, categories=categories,
-                      calendar=calendar.pk, policy=policy.pk, now=int(time.time()), rng=rng),
+                      root_causes=root_causes, calendar=calendar.pk, policy=policy.pk, now=int(time.time()), rng=rng),
             connection)
     seconds = time.perf_counter() - started
     print(f"  {loaded:,} cases loaded in {seconds:.1f} s "
