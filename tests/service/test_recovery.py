@@ -337,15 +337,27 @@ def test_root_causes_are_ranked_by_complaints_customers_and_cost(
         services.case_root_cause_set(
             actor=agent, case=case, root_cause=cause(code), expected_version=case.version
         )
+    from kehu.sales.services import transaction_record
+
+    for who, amount, when in (
+        (customer, "300", at(2026, 3, 1)),
+        (vip, "5000", at(2026, 3, 1)),
+        (vip, "1000", at(2026, 3, 2)),
+        (vip, "2000", at(2025, 1, 1)),  # more than 12 months before the end: not counted
+    ):
+        transaction_record(
+            actor=None, customer=who, amount=Decimal(amount), occurred_at=when, now=at(2026, 3, 20)
+        )
     give(agent, cases[2], "100")
     rejected = give(agent, cases[3], "900")
     services.remedy_decide(actor=supervisor, remedy=rejected, approve=False, reason="不符合")
     ranks = selectors.root_cause_ranking(start=at(2026, 3, 1), end=at(2026, 4, 1))
     assert [
-        (r.root_cause.code, r.complaints, r.customers, r.key_accounts, r.given) for r in ranks
+        (r.root_cause.code, r.complaints, r.customers, r.key_accounts, r.given, r.revenue)
+        for r in ranks
     ] == [
-        ("delivery", 3, 2, 1, Decimal("100")),
-        ("attitude", 1, 1, 0, Decimal("0")),
+        ("delivery", 3, 2, 1, Decimal("100"), Decimal("6300")),
+        ("attitude", 1, 1, 0, Decimal("0"), Decimal("300")),
     ]
     assert selectors.root_cause_ranking(start=at(2026, 4, 1), end=at(2026, 5, 1)) == []
 

@@ -221,7 +221,10 @@ def root_cause_ranking(request):
         request,
         "service/root_cause_ranking.html",
         {
-            "ranks": [(rank, selectors.money_display(rank.given)) for rank in ranks],
+            "ranks": [
+                (rank, selectors.money_display(rank.given), selectors.money_display(rank.revenue))
+                for rank in ranks
+            ],
             "from": first,
             "to": last,
         },

@@ -1,13 +1,14 @@
 """Reading business calendars, and turning one into the WorkingTime the SLA clocks use."""
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 import holidays
 from django.conf import settings
-from django.db.models import Count, F, Q, QuerySet, Sum
+from django.db.models import Case as DbCase
+from django.db.models import Count, F, Q, QuerySet, Sum, When
 from django.utils.translation import get_language, to_locale
 from moneyed import Money
 from moneyed.l10n import format_money
@@ -241,11 +242,16 @@ class RootCauseRank:
     key_accounts: int
     given: Decimal
     open_actions: int
+    # What the touched customers bought (net of refunds) in the 12 months before the end.
+    revenue: Decimal
 
 
 def root_cause_ranking(*, start: datetime, end: datetime) -> list[RootCauseRank]:
     """Root causes of complaints opened in [start, end), most complaints first: how many,
-    how many customers and key accounts they touched, and what goodwill they cost."""
+    how many customers and key accounts they touched, what those customers are worth
+    (their last 12 months' purchases) and what goodwill the complaints cost."""
+    from kehu.sales.models import Transaction
+
     complaints = Case.objects.filter(
         kind=Case.Kind.COMPLAINT,
         root_cause__isnull=False,
@@ -279,6 +285,20 @@ def root_cause_ranking(*, start: datetime, end: datetime) -> list[RootCauseRank]
         .annotate(n=Count("pk"))
         .values_list("root_cause", "n")
     )
+    customers_of: dict[int, set[int]] = {}
+    for cause_pk, customer_pk in complaints.values_list("root_cause", "customer").distinct():
+        customers_of.setdefault(cause_pk, set()).add(customer_pk)
+    signed = Sum(DbCase(When(kind=Transaction.Kind.REFUND, then=-F("amount")), default=F("amount")))
+    bought = dict(
+        Transaction.objects.filter(
+            customer__in={pk for pks in customers_of.values() for pk in pks},
+            occurred_at__gte=end - timedelta(days=365),
+            occurred_at__lt=end,
+        )
+        .values("customer")
+        .annotate(net=signed)
+        .values_list("customer", "net")
+    )
     causes = RootCause.objects.in_bulk(counted)
     ranks = [
         RootCauseRank(
@@ -288,6 +308,9 @@ def root_cause_ranking(*, start: datetime, end: datetime) -> list[RootCauseRank]
             key_accounts=key_accounts.get(pk, 0),
             given=given.get(pk) or Decimal(0),
             open_actions=open_actions.get(pk, 0),
+            revenue=sum(
+                (bought.get(c) or Decimal(0) for c in customers_of.get(pk, ())), Decimal(0)
+            ),
         )
         for pk, row in counted.items()
     ]
