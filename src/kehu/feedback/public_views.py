@@ -12,6 +12,7 @@ from kehu.customers.forms import apply_service_errors
 from kehu.feedback import services
 from kehu.feedback.forms import AnswerForm
 from kehu.feedback.models import ServqualItem, SurveyKind
+from kehu.users.models import secret_digest
 from kehu.webform.services import RateLimited, submission_take
 from kehu.webform.views import TOO_MANY_REQUESTS, client_address
 
@@ -47,7 +48,7 @@ def answer(request, token: str):
     except services.InvitationUnusable as error:
         thanked = error.reason == "answered" and request.session.get(
             SESSION_KEY
-        ) == services.token_hash(token)
+        ) == secret_digest(token)
         template = "thanks" if thanked else error.reason
         language = request.GET.get("lang", "")
         with translation.override(
@@ -79,7 +80,7 @@ def answer(request, token: str):
             except ValidationError as error:
                 apply_service_errors(form, error)
             else:
-                request.session[SESSION_KEY] = services.token_hash(token)
+                request.session[SESSION_KEY] = secret_digest(token)
                 return redirect(f"{request.path}?lang={language}")
         return render(
             request,

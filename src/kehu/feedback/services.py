@@ -1,7 +1,6 @@
 """Writes of the feedback app: surveys, SERVQUAL items, invitations, answers, and the
 service-recovery case a bad answer opens."""
 
-import hashlib
 import secrets
 from datetime import datetime, timedelta
 
@@ -29,7 +28,7 @@ from kehu.feedback.models import (
     Survey,
     SurveyKind,
 )
-from kehu.users.models import User
+from kehu.users.models import User, secret_digest
 from kehu.users.roles import Capability
 
 LANGUAGES = ("zh-hans", "en")
@@ -58,10 +57,6 @@ def _now(now: datetime | None) -> datetime:
 def _check_can_manage(actor: User) -> None:
     if not actor.can(Capability.SURVEY_MANAGE):
         raise ValidationError(_("You may not manage surveys."), code="forbidden")
-
-
-def token_hash(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
 
 
 # --- Surveys and items ------------------------------------------------------------------
@@ -260,7 +255,7 @@ def invitation_send(
         invitation.status = Invitation.Status.NO_ADDRESS
     token = secrets.token_urlsafe(32)
     if invitation.status == Invitation.Status.SENT:
-        invitation.token_hash = token_hash(token)
+        invitation.token_hash = secret_digest(token)
     try:
         with transaction.atomic():
             invitation.save()
@@ -350,7 +345,7 @@ def surveys_trigger(*, now: datetime | None = None) -> int:
 def invitation_issue_token(*, invitation: Invitation) -> str:
     """A fresh token for an invitation (tests and resending): the old link stops working."""
     token = secrets.token_urlsafe(32)
-    invitation.token_hash = token_hash(token)
+    invitation.token_hash = secret_digest(token)
     invitation.save(update_fields=["token_hash"])
     return token
 
@@ -365,7 +360,7 @@ def invitation_for_token(*, token: str, now: datetime | None = None) -> Invitati
     if not token or len(token) > 100:
         raise InvitationUnusable("forged")
     invitation = (
-        Invitation.objects.filter(token_hash=token_hash(token), status=Invitation.Status.SENT)
+        Invitation.objects.filter(token_hash=secret_digest(token), status=Invitation.Status.SENT)
         .select_related("survey", "customer")
         .first()
     )

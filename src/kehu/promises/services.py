@@ -1,7 +1,6 @@
 """Making and keeping promises, doing follow-ups and visits, and the jobs that generate
 follow-ups from policies and remind people of what is due."""
 
-import hashlib
 import secrets
 from datetime import datetime, timedelta
 
@@ -24,7 +23,7 @@ from kehu.promises.models import (
     FollowUpPolicy,
     Visit,
 )
-from kehu.users.models import User
+from kehu.users.models import User, secret_digest
 from kehu.users.roles import Capability
 
 # What a person prepares before a visit (seed 002: book by phone, prepare, confirm
@@ -592,10 +591,6 @@ def promises_remind(*, now: datetime | None = None) -> dict[str, int]:
 # --- The calendar feed ------------------------------------------------------------------
 
 
-def feed_token_hash(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
-
-
 @transaction.atomic
 def calendar_feed_create(*, user: User, now: datetime | None = None) -> str:
     """A new secret feed address for the user, replacing (revoking) any earlier one.
@@ -604,7 +599,7 @@ def calendar_feed_create(*, user: User, now: datetime | None = None) -> str:
     CalendarFeed.objects.filter(user=user).delete()
     try:
         CalendarFeed.objects.create(
-            user=user, token_hash=feed_token_hash(token), created_at=_now(now)
+            user=user, token_hash=secret_digest(token), created_at=_now(now)
         )
     except IntegrityError:  # pragma: no cover - a 256-bit collision
         raise ValidationError(_("Please try again.")) from None

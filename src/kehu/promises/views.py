@@ -10,7 +10,6 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 from icalendar import Calendar, Event
@@ -31,16 +30,10 @@ from kehu.promises.forms import (
 )
 from kehu.promises.models import Commitment, FollowUp, FollowUpPolicy, Visit
 from kehu.service.models import Case
-from kehu.users.models import User
+from kehu.users.models import User, secret_digest
 from kehu.users.permissions import require
 from kehu.users.roles import Capability
-
-
-def _back(request, default: str) -> HttpResponse:
-    target = request.POST.get("next", "")
-    if not url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
-        target = default
-    return redirect(target)
+from kehu.web import period_asked, redirect_back
 
 
 def _write(request, form, write, *, default: str, done: str) -> HttpResponse:
@@ -53,7 +46,7 @@ def _write(request, form, write, *, default: str, done: str) -> HttpResponse:
         messages.error(request, " ".join(error.messages))
     else:
         messages.success(request, done)
-    return _back(request, default)
+    return redirect_back(request, default)
 
 
 # --- My day -----------------------------------------------------------------------------
@@ -328,7 +321,7 @@ def calendar_feed(request):
 @login_not_required
 def feed(request, token: str):
     """The iCalendar feed: the secret address is the only key, so a wrong one is a 404."""
-    user = selectors.feed_user(token_hash=services.feed_token_hash(token))
+    user = selectors.feed_user(token_hash=secret_digest(token))
     if user is None:
         raise Http404
     now = timezone.now()
@@ -365,17 +358,9 @@ def feed(request, token: str):
 
 @require(Capability.SERVICE_REPORTS_VIEW)
 def promise_report(request):
-    today = timezone.localdate()
-    try:
-        first = datetime.strptime(request.GET.get("from", ""), "%Y-%m-%d").date()
-    except ValueError:
-        first = today.replace(day=1)
-    try:
-        last = datetime.strptime(request.GET.get("to", ""), "%Y-%m-%d").date()
-    except ValueError:
-        last = today
-    start, _end = selectors.day_bounds(day=min(first, last))
-    _start, end = selectors.day_bounds(day=max(first, last))
+    start, end, first, last = period_asked(
+        request, default_first=timezone.localdate().replace(day=1)
+    )
     by = "team" if request.GET.get("by") == "team" else "owner"
     return render(
         request,
@@ -383,7 +368,7 @@ def promise_report(request):
         {
             "records": selectors.promise_report(start=start, end=end, now=timezone.now(), by=by),
             "by": by,
-            "from": min(first, last).isoformat(),
-            "to": max(first, last).isoformat(),
+            "from": first.isoformat(),
+            "to": last.isoformat(),
         },
     )

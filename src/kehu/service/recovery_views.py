@@ -1,14 +1,13 @@
 """Pages for recovering a complaint and learning from it: goodwill within authority and its
 approval, the analysis worksheet, root causes, improvement actions, attachments."""
 
-from datetime import datetime, time, timedelta
+from datetime import timedelta
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.http import FileResponse, Http404, HttpResponse
+from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -28,6 +27,7 @@ from kehu.service.forms import (
 from kehu.service.models import Case, CaseAttachment, ImprovementAction, Remedy
 from kehu.users.permissions import require
 from kehu.users.roles import Capability
+from kehu.web import period_asked, redirect_back
 
 
 def _errors_to_messages(request, error: ValidationError) -> None:
@@ -36,14 +36,6 @@ def _errors_to_messages(request, error: ValidationError) -> None:
 
 def _form_errors(form) -> ValidationError:
     return ValidationError([e for errors in form.errors.values() for e in errors])
-
-
-def _back(request, default: str) -> HttpResponse:
-    """Back where the form was (the approvals list or the case), never off-site."""
-    target = request.POST.get("next", "")
-    if not url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
-        target = default
-    return redirect(target)
 
 
 # --- Goodwill and approval --------------------------------------------------------------
@@ -86,7 +78,7 @@ def remedy_decide(request, pk: int):
         _errors_to_messages(request, error)
     else:
         messages.success(request, _("Decision recorded."))
-    return _back(request, f"/cases/{remedy.case_id}/")
+    return redirect_back(request, f"/cases/{remedy.case_id}/")
 
 
 @require(Capability.REMEDY_APPROVE)
@@ -193,29 +185,11 @@ def case_root_cause(request, pk: int):
     return redirect("service:case", case.pk)
 
 
-def _period(request) -> tuple[datetime, datetime, str, str]:
-    """The [start, end) instants of the from/to dates asked for; default the last 12
-    months, in the configured time zone."""
-    today = timezone.localdate()
-    try:
-        first = datetime.strptime(request.GET.get("from", ""), "%Y-%m-%d").date()
-    except ValueError:
-        first = today - timedelta(days=365)
-    try:
-        last = datetime.strptime(request.GET.get("to", ""), "%Y-%m-%d").date()
-    except ValueError:
-        last = today
-    if last < first:
-        first, last = last, first
-    zone = timezone.get_current_timezone()
-    start = datetime.combine(first, time.min, tzinfo=zone)
-    end = datetime.combine(last + timedelta(days=1), time.min, tzinfo=zone)
-    return start, end, first.isoformat(), last.isoformat()
-
-
 @require(Capability.CASE_VIEW)
 def root_cause_ranking(request):
-    start, end, first, last = _period(request)
+    start, end, first, last = period_asked(
+        request, default_first=timezone.localdate() - timedelta(days=365)
+    )
     ranks = selectors.root_cause_ranking(start=start, end=end)
     return render(
         request,
@@ -225,8 +199,8 @@ def root_cause_ranking(request):
                 (rank, selectors.money_display(rank.given), selectors.money_display(rank.revenue))
                 for rank in ranks
             ],
-            "from": first,
-            "to": last,
+            "from": first.isoformat(),
+            "to": last.isoformat(),
         },
     )
 
@@ -330,7 +304,7 @@ def improvement_link(request, pk: int):
         _errors_to_messages(request, error)
     else:
         messages.success(request, _("Changes saved."))
-    return _back(request, f"/improvements/{action.pk}/")
+    return redirect_back(request, f"/improvements/{action.pk}/")
 
 
 # --- Attachments ------------------------------------------------------------------------

@@ -1,4 +1,3 @@
-import hashlib
 
 from django.conf import settings
 from django.db import models
@@ -6,6 +5,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from kehu.customers.phones import phone_display
+from kehu.users.models import secret_digest
 
 
 class CtiIntegration(models.Model):
@@ -24,7 +24,7 @@ class CtiIntegration(models.Model):
 
     @staticmethod
     def digest_of(token: str) -> str:
-        return hashlib.sha256(token.encode()).hexdigest()
+        return secret_digest(token)
 
 
 class BlockedNumber(models.Model):

@@ -8,6 +8,12 @@ from django.utils.translation import gettext_lazy as _
 from kehu.users.roles import Capability, Role, role_can
 
 
+def secret_digest(secret: str) -> str:
+    """What kehu keeps of a secret it hands out (API tokens, webhook tokens, feed and survey
+    addresses): enough to recognise it, never enough to give it back."""
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
 class User(AbstractUser):
     role = models.CharField(_("role"), max_length=32, choices=Role.choices, default=Role.AGENT)
     # The telephony system names the agent a call rings for by username or extension.
@@ -34,9 +40,7 @@ class ApiToken(models.Model):
     class Meta:
         verbose_name = _("API token")
 
-    @staticmethod
-    def digest_of(raw: str) -> str:
-        return hashlib.sha256(raw.encode()).hexdigest()
+    digest_of = staticmethod(secret_digest)
 
     @staticmethod
     def generate_raw() -> str:
