@@ -7,7 +7,7 @@ from django.core import mail
 from django.test import Client, TestCase
 
 from kehu.customers import services as customer_services
-from kehu.customers.models import Tag
+from kehu.customers.models import Customer, Tag
 from kehu.feedback import services
 from kehu.feedback.models import Invitation, Response, ServqualItem, Survey
 from kehu.service import services as case_services
@@ -95,12 +95,11 @@ def test_jobs_are_idempotent_and_cover_every_trigger(supervisor, agent, manager,
         lost_reason="price",
         phones=["139 0000 1111"],
     )
+    Customer.objects.filter(pk=lost.pk).update(lost_at=NOW - timedelta(days=2))
     _resolved_case(customer, agent, at=NOW - timedelta(hours=30))
+    _resolved_case(customer, agent, at=NOW - timedelta(hours=31))
     _resolved_case(customer, agent, at=NOW - timedelta(hours=2))  # not yet 24 hours
-    from django.utils import timezone
-
-    now = timezone.now()  # "marked lost" is measured from the customer's last change
-    _resolved_case(customer, agent, at=now - timedelta(hours=30))
+    now = NOW
     sent = _run_jobs(now)
     # The customer gets one survey however many cases (throttle), the VIP one, the lost
     # customer the exit survey by SMS (no email address).
@@ -112,6 +111,31 @@ def test_jobs_are_idempotent_and_cover_every_trigger(supervisor, agent, manager,
     assert _run_jobs(now) == 0
     assert len(mail.outbox) == 2
     assert Invitation.objects.filter(status="sent").count() == 3
+
+
+def test_the_exit_survey_follows_the_moment_a_customer_is_marked_lost(
+    supervisor, agent, customer
+):
+    make_survey(supervisor, Survey.Kind.EXIT, trigger=Survey.Trigger.LOST_CUSTOMER)
+    lost = customer_services.customer_update(
+        actor=agent, customer=customer, status="lost", lost_reason="price"
+    )
+    # Lost long ago (an edit today does not make it recent): nobody is asked.
+    Customer.objects.filter(pk=lost.pk).update(lost_at=NOW - timedelta(days=40))
+    customer_services.customer_update(actor=agent, customer=lost, needs="价格敏感")
+    assert _run_jobs(NOW) == 0
+    # Lost yesterday: asked once, however often the job runs.
+    Customer.objects.filter(pk=lost.pk).update(lost_at=NOW - timedelta(days=1))
+    assert _run_jobs(NOW) == 1 and _run_jobs(NOW + timedelta(hours=1)) == 0
+    # Won back, then lost again two months later: a new occasion, asked again.
+    back = customer_services.customer_update(actor=agent, customer=lost, status="active")
+    assert _run_jobs(NOW) == 0
+    again = customer_services.customer_update(
+        actor=agent, customer=back, status="lost", lost_reason="competitor"
+    )
+    Customer.objects.filter(pk=again.pk).update(lost_at=NOW + timedelta(days=60))
+    assert _run_jobs(NOW + timedelta(days=61)) == 1
+    assert Invitation.objects.filter(customer=customer, status="sent").count() == 2
 
 
 def test_throttle_across_surveys(supervisor, customer, settings):

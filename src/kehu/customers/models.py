@@ -41,6 +41,8 @@ class Customer(models.Model):
     lost_reason = models.CharField(
         _("reason lost"), max_length=30, choices=LostReason.choices, blank=True
     )
+    # When the status last became lost: set and cleared by the services, never by hand.
+    lost_at = models.DateTimeField(_("lost on"), null=True, blank=True, editable=False)
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
         related_name="owned_customers", verbose_name=_("account manager"),

@@ -6,6 +6,7 @@ from datetime import date
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from kehu.customers.choices import CustomerKind, CustomerStatus, PhoneLabel
@@ -103,6 +104,16 @@ def _customer_validate(customer: Customer) -> None:
             {"kind": _("An organisation with contacts cannot become an individual.")}
         )
     customer.full_clean(exclude=["number", "tags"] if not customer.number else ["tags"])
+
+
+def _lost_at_set(customer: Customer, *, was_lost: bool) -> None:
+    """Stamps the moment a customer becomes lost (the exit survey and win-back follow-ups
+    start from it) and forgets it when they are won back. A customer imported as lost has
+    none: when they were lost is not known, so no exit survey goes to them."""
+    if customer.status != CustomerStatus.LOST:
+        customer.lost_at = None
+    elif not was_lost:
+        customer.lost_at = timezone.now()
 
 
 def _value_for_history(value) -> str | int | None:
@@ -215,6 +226,7 @@ def customer_create(
     parsed_phones = phones_parse(phones)
     clean_emails = emails_clean(emails)
     _customer_validate(customer)
+    _lost_at_set(customer, was_lost=False)
     customer.number = customer_numbers_reserve(count=1)[0]
     customer.save()
     _lists_replace(customer=customer, contact=None, phones=parsed_phones, emails=clean_emails)
@@ -240,12 +252,14 @@ def customer_update(
     # lost_reason is cleared by validation when the status changes, so it is watched too.
     watched = [*fields, *({"lost_reason"} - set(fields))]
     before = {f: getattr(customer, f) for f in watched}
+    was_lost = customer.status == CustomerStatus.LOST
     for field, value in fields.items():
         setattr(customer, field, value.strip() if isinstance(value, str) else value)
     customer.external_id = customer.external_id or None
     parsed_phones = phones_parse(phones) if phones is not None else None
     clean_emails = emails_clean(emails) if emails is not None else None
     _customer_validate(customer)
+    _lost_at_set(customer, was_lost=was_lost)
     customer.save()
     diff = {
         f: [_value_for_history(before[f]), _value_for_history(getattr(customer, f))]

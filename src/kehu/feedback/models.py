@@ -155,7 +155,7 @@ class Invitation(models.Model):
     case = models.ForeignKey(
         "service.Case", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
-    # What the invitation is about ("case-12", "every-2031", "lost", "manual-…"): with the
+    # What the invitation is about ("case-12", "every-2031", "lost-20261123…", "manual-…"): with the
     # survey and customer it is unique, so a job that runs twice sends nothing new.
     occasion = models.CharField(max_length=40)
     status = models.CharField(max_length=12, choices=Status.choices, default=Status.SENT)

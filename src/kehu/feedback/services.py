@@ -35,8 +35,8 @@ LANGUAGES = ("zh-hans", "en")
 # NPS answers from 0 to this are detractors; from PROMOTER_FROM promoters.
 DETRACTOR_MAX = 6
 PROMOTER_FROM = 9
-# Lost customers are sent the exit survey only when marked lost this recently, so that a
-# new exit survey does not write to everyone ever lost.
+# Lost customers are sent the exit survey only when marked lost this recently (lost_at),
+# so that a new exit survey does not write to everyone ever lost.
 LOST_WITHIN = timedelta(days=30)
 # Cases resolved (visits made) longer ago than the delay plus this are not surveyed any more.
 RESOLVED_WITHIN = timedelta(days=14)
@@ -320,8 +320,11 @@ def _occasions(survey: Survey, *, now: datetime):
         )
         return [(c, f"every-{period}", None) for c in accounts]
     if survey.trigger == Survey.Trigger.LOST_CUSTOMER:
-        lost = live.filter(status=CustomerStatus.LOST, updated_at__gte=now - LOST_WITHIN)
-        return [(c, "lost", None) for c in lost]
+        lost = live.filter(
+            status=CustomerStatus.LOST, lost_at__lte=now, lost_at__gt=now - LOST_WITHIN
+        )
+        # Each time they are lost is its own occasion: won back and lost again, asked again.
+        return [(c, f"lost-{c.lost_at:%Y%m%d%H%M%S}", None) for c in lost]
     return []
 
 
