@@ -10,7 +10,7 @@ from ninja import Field, Router, Schema, Status
 
 from kehu.customers.models import Customer
 from kehu.feedback import selectors, services
-from kehu.feedback.models import Channel, Survey, SurveyKind
+from kehu.feedback.models import Channel, Invitation, Survey, SurveyKind
 from kehu.users.permissions import check
 from kehu.users.roles import Capability
 
@@ -53,6 +53,27 @@ class SendOut(Schema):
     throttled: int
     no_address: int
     already: int
+
+
+class InvitationOut(Schema):
+    id: int
+    survey_id: int
+    customer_id: int
+    case_id: int | None
+    occasion: str
+    status: Invitation.Status
+    channel: Channel
+    created_at: datetime
+    sent_at: datetime | None
+    times_sent: int
+    expires_at: datetime
+    answered_at: datetime | None
+
+
+class ResendIn(Schema):
+    override_throttle: bool = Field(
+        False, description="Send even if the customer was asked recently (supervisors only)"
+    )
 
 
 class NpsOut(Schema):
@@ -120,6 +141,40 @@ def survey_send(request, survey_id: int, payload: SendIn):
     return services.survey_send(
         actor=request.user, survey=survey, customers=customers, language=payload.language
     )
+
+
+@router.get("/invitations", response=list[InvitationOut], summary="A customer's survey links")
+def invitations_list(request, customer_id: int):
+    """The customer's latest invitations, newest first (the token itself is never shown)."""
+    check(request, Capability.CUSTOMER_VIEW)
+    customer = get_object_or_404(Customer, pk=customer_id)
+    return list(selectors.customer_invitations(customer=customer))
+
+
+@router.post(
+    "/invitations/{invitation_id}/resend", response=InvitationOut, summary="Re-send a survey link"
+)
+def invitation_resend(request, invitation_id: int, payload: ResendIn):
+    """A new link to the customer's current address; the old link stops working. Refused
+    (422) when the customer was asked within the throttle period, unless a supervisor
+    overrides it."""
+    check(request, Capability.CUSTOMER_EDIT)
+    if payload.override_throttle:
+        check(request, Capability.SURVEY_MANAGE)
+    invitation = get_object_or_404(Invitation, pk=invitation_id)
+    return services.invitation_resend(
+        actor=request.user, invitation=invitation, override_throttle=payload.override_throttle
+    )
+
+
+@router.post(
+    "/invitations/{invitation_id}/revoke", response=InvitationOut, summary="Revoke a survey link"
+)
+def invitation_revoke(request, invitation_id: int):
+    """The link then shows "no longer valid"; a re-send can follow."""
+    check(request, Capability.CUSTOMER_EDIT)
+    invitation = get_object_or_404(Invitation, pk=invitation_id)
+    return services.invitation_revoke(actor=request.user, invitation=invitation)
 
 
 @router.get("/feedback/results", response=ResultsOut, summary="Satisfaction results")

@@ -147,6 +147,7 @@ class Invitation(models.Model):
         SENT = "sent", _("Sent")
         THROTTLED = "throttled", _("Not sent: asked recently")
         NO_ADDRESS = "no_address", _("Not sent: no address")
+        REVOKED = "revoked", _("Revoked")
 
     survey = models.ForeignKey(Survey, on_delete=models.PROTECT, related_name="invitations")
     customer = models.ForeignKey(
@@ -164,6 +165,9 @@ class Invitation(models.Model):
     language = models.CharField(max_length=10, default="zh-hans")
     token_hash = models.CharField(max_length=64, null=True, blank=True, unique=True)
     created_at = models.DateTimeField(db_index=True)
+    # When the message last went out (a re-send moves it): what the throttle counts.
+    sent_at = models.DateTimeField(null=True, blank=True)
+    times_sent = models.PositiveSmallIntegerField(default=0)
     expires_at = models.DateTimeField()
     answered_at = models.DateTimeField(null=True, blank=True)
 
@@ -176,11 +180,26 @@ class Invitation(models.Model):
             ),
         ]
         indexes = [
-            models.Index(fields=["customer", "status", "created_at"], name="feedback_inv_throttle")
+            models.Index(fields=["customer", "sent_at"], name="feedback_inv_throttle")
         ]
 
     def __str__(self) -> str:
         return f"{self.survey} → {self.customer_id} ({self.occasion})"
+
+
+class RetiredLink(models.Model):
+    """The hash of a link that was revoked or replaced by a re-send, so that opening it
+    says "no longer valid" rather than "not recognised"."""
+
+    invitation = models.ForeignKey(Invitation, on_delete=models.CASCADE, related_name="retired")
+    token_hash = models.CharField(max_length=64, unique=True)
+    retired_at = models.DateTimeField()
+    retired_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+
+    def __str__(self) -> str:
+        return f"{self.invitation_id} {self.retired_at:%Y-%m-%d}"
 
 
 class Response(models.Model):

@@ -20,7 +20,7 @@ GONE = 410
 # The hash of the link just answered in this browser, so that the page after the answer
 # says thank you while anyone else replaying the link is told it was answered.
 SESSION_KEY = "feedback_answered"
-STATUS = {"forged": 404, "expired": GONE, "answered": GONE}
+STATUS = {"forged": 404, "expired": GONE, "answered": GONE, "revoked": GONE}
 
 
 def _limited(request):

@@ -231,6 +231,13 @@ def verbatim_groups(rows: QuerySet[Response], *, limit: int = 500) -> dict[str, 
     return {group: groups.get(group, []) for group in (*verbatims.CLASS_ORDER, "other")}
 
 
+def customer_invitations(*, customer, limit: int = 20) -> QuerySet:
+    """The customer's latest survey links, newest first, with their surveys."""
+    return customer.survey_invitations.select_related("survey").order_by(
+        "-created_at", "-pk"
+    )[:limit]
+
+
 def customer_latest_scores(*, customer) -> dict[str, Response]:
     """The customer's latest answer of each kind, for the customer card: one query."""
     latest: dict[str, Response] = {}

@@ -23,6 +23,7 @@ from kehu.feedback.models import (
     QuestionAnswer,
     Reading,
     Response,
+    RetiredLink,
     ServqualAnswer,
     ServqualItem,
     Survey,
@@ -43,7 +44,8 @@ RESOLVED_WITHIN = timedelta(days=14)
 
 
 class InvitationUnusable(Exception):
-    """The link cannot be answered; `reason` says why: forged, expired, answered."""
+    """The link cannot be answered; `reason` says why: forged, expired, answered, revoked
+    (withdrawn, or replaced by a newer link)."""
 
     def __init__(self, reason: str):
         super().__init__(reason)
@@ -208,10 +210,10 @@ def _deliver(invitation: Invitation, *, token: str) -> None:
 
 
 def _recently_asked(customer: Customer, *, now: datetime) -> bool:
+    """Whether any survey's message reached the customer within the throttle period (a
+    link revoked since still asked them)."""
     since = now - timedelta(days=settings.KEHU_SURVEY_THROTTLE_DAYS)
-    return Invitation.objects.filter(
-        customer=customer, status=Invitation.Status.SENT, created_at__gt=since
-    ).exists()
+    return Invitation.objects.filter(customer=customer, sent_at__gt=since).exists()
 
 
 @transaction.atomic
@@ -256,6 +258,7 @@ def invitation_send(
     token = secrets.token_urlsafe(32)
     if invitation.status == Invitation.Status.SENT:
         invitation.token_hash = secret_digest(token)
+        invitation.sent_at, invitation.times_sent = now, 1
     try:
         with transaction.atomic():
             invitation.save()
@@ -345,12 +348,94 @@ def surveys_trigger(*, now: datetime | None = None) -> int:
     return sent
 
 
-def invitation_issue_token(*, invitation: Invitation) -> str:
-    """A fresh token for an invitation (tests and resending): the old link stops working."""
+def _check_can_resend(actor: User) -> None:
+    # Whoever works with the customer fixes an address and sends the link again.
+    if not actor.can(Capability.CUSTOMER_EDIT):
+        raise ValidationError(_("You may not send or revoke survey links."), code="forbidden")
+
+
+def _invitation_lock(invitation: Invitation) -> Invitation:
+    locked = (
+        Invitation.objects.select_for_update(of=("self",))
+        .select_related("survey", "customer")
+        .get(pk=invitation.pk)
+    )
+    if locked.answered_at is not None:
+        raise ValidationError(_("This survey has been answered; its link cannot change."))
+    return locked
+
+
+def _link_retire(invitation: Invitation, *, actor: User, now: datetime) -> None:
+    if invitation.token_hash:
+        RetiredLink.objects.create(
+            invitation=invitation, token_hash=invitation.token_hash, retired_at=now, retired_by=actor
+        )
+        invitation.token_hash = None
+
+
+@transaction.atomic
+def invitation_revoke(
+    *, actor: User, invitation: Invitation, now: datetime | None = None
+) -> Invitation:
+    """Withdraws the link (sent to a wrong address, say): opening it then says it is no
+    longer valid. A re-send can still follow."""
+    _check_can_resend(actor)
+    now = _now(now)
+    invitation = _invitation_lock(invitation)
+    if invitation.status == Invitation.Status.REVOKED:
+        raise ValidationError(_("This link was already revoked."))
+    _link_retire(invitation, actor=actor, now=now)
+    invitation.status = Invitation.Status.REVOKED
+    invitation.save(update_fields=["token_hash", "status"])
+    return invitation
+
+
+@transaction.atomic
+def invitation_resend(
+    *,
+    actor: User,
+    invitation: Invitation,
+    override_throttle: bool = False,
+    now: datetime | None = None,
+) -> Invitation:
+    """Sends the survey again with a new link, to the customer's current address; the old
+    link stops working. Like any survey it respects the throttle (the earlier message
+    counts), unless a supervisor overrides it. Works as well for an invitation that was
+    never sent (throttled, no address) or was revoked. Raises ValidationError and changes
+    nothing when it cannot send."""
+    _check_can_resend(actor)
+    if override_throttle and not actor.can(Capability.SURVEY_MANAGE):
+        raise ValidationError(
+            _("Only a supervisor may send a survey to a customer asked recently."),
+            code="forbidden",
+        )
+    now = _now(now)
+    # The customer first, in the order invitation_send locks: no deadlock between them.
+    customer = Customer.objects.select_for_update().get(pk=invitation.customer_id)
+    invitation = _invitation_lock(invitation)
+    if not invitation.survey.is_active:
+        raise ValidationError(_("This survey is switched off."))
+    channel, address = _address(customer, invitation.survey.channel)
+    if not address:
+        raise ValidationError(_("The customer has no email address or phone number to send to."))
+    if not override_throttle and _recently_asked(customer, now=now):
+        raise ValidationError(
+            _(
+                "This customer was asked for feedback within the last %(days)s days; only a "
+                "supervisor may send again this soon."
+            )
+            % {"days": settings.KEHU_SURVEY_THROTTLE_DAYS}
+        )
+    _link_retire(invitation, actor=actor, now=now)
     token = secrets.token_urlsafe(32)
     invitation.token_hash = secret_digest(token)
-    invitation.save(update_fields=["token_hash"])
-    return token
+    invitation.status = Invitation.Status.SENT
+    invitation.channel, invitation.address = channel, address
+    invitation.sent_at, invitation.times_sent = now, invitation.times_sent + 1
+    invitation.expires_at = now + timedelta(days=invitation.survey.expires_days)
+    invitation.save()
+    transaction.on_commit(lambda: _deliver(invitation, token=token))
+    return invitation
 
 
 # --- Answers ----------------------------------------------------------------------------
@@ -358,7 +443,7 @@ def invitation_issue_token(*, invitation: Invitation) -> str:
 
 def invitation_for_token(*, token: str, now: datetime | None = None) -> Invitation:
     """The invitation the link belongs to, if it may still be answered; else raises
-    InvitationUnusable("forged" | "expired" | "answered")."""
+    InvitationUnusable("forged" | "expired" | "answered" | "revoked")."""
     now = _now(now)
     if not token or len(token) > 100:
         raise InvitationUnusable("forged")
@@ -368,7 +453,8 @@ def invitation_for_token(*, token: str, now: datetime | None = None) -> Invitati
         .first()
     )
     if invitation is None:
-        raise InvitationUnusable("forged")
+        retired = RetiredLink.objects.filter(token_hash=secret_digest(token)).exists()
+        raise InvitationUnusable("revoked" if retired else "forged")
     if invitation.answered_at is not None:
         raise InvitationUnusable("answered")
     if invitation.expires_at <= now:

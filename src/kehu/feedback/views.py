@@ -8,16 +8,19 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
 
 from kehu.customers.forms import apply_service_errors
 from kehu.customers.models import Customer
 from kehu.feedback import selectors, services
 from kehu.feedback.forms import QuestionForm, SendForm, ServqualItemForm, SurveyEditForm, SurveyForm
-from kehu.feedback.models import Reading, ServqualItem, Survey
+from kehu.feedback.models import Invitation, Reading, ServqualItem, Survey
 from kehu.users.permissions import require
 from kehu.users.roles import Capability
+from kehu.web import redirect_back
 
 PERIODS = (30, 90, 365)
 
@@ -100,7 +103,64 @@ def survey_detail(request, pk: int):
             "send_form": send_form,
             "questions": survey.questions.all(),
             "invitations": survey.invitations.select_related("customer")[:50],
+            "can_resend": request.user.can(Capability.CUSTOMER_EDIT),
+            "can_override": True,
+            "next": request.path,
         },
+    )
+
+
+@require(Capability.CUSTOMER_VIEW)
+def customer_invitations(request, customer_pk: int):
+    """The customer's survey links, with re-send and revoke: a fragment of the card."""
+    customer = get_object_or_404(Customer, pk=customer_pk)
+    return render(
+        request,
+        "feedback/partials/customer_invitations.html",
+        {
+            "customer": customer,
+            "invitations": selectors.customer_invitations(customer=customer),
+            "can_resend": request.user.can(Capability.CUSTOMER_EDIT),
+            "can_override": request.user.can(Capability.SURVEY_MANAGE),
+            "next": request.GET.get("next", ""),
+        },
+    )
+
+
+def _invitation_write(request, pk: int, write, *, done: str):
+    invitation = get_object_or_404(Invitation, pk=pk)
+    try:
+        write(invitation)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        messages.success(request, done)
+    return redirect_back(request, reverse("customers:card", args=[invitation.customer_id]))
+
+
+@require(Capability.CUSTOMER_EDIT)
+@require_POST
+def invitation_resend(request, pk: int):
+    return _invitation_write(
+        request,
+        pk,
+        lambda invitation: services.invitation_resend(
+            actor=request.user,
+            invitation=invitation,
+            override_throttle=request.POST.get("override") == "on",
+        ),
+        done=_("A new link was sent; the old one no longer works."),
+    )
+
+
+@require(Capability.CUSTOMER_EDIT)
+@require_POST
+def invitation_revoke(request, pk: int):
+    return _invitation_write(
+        request,
+        pk,
+        lambda invitation: services.invitation_revoke(actor=request.user, invitation=invitation),
+        done=_("The link was revoked."),
     )
 
 
