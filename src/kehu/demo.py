@@ -185,6 +185,7 @@ def demo_load(
                               kind=rng.choice(("note", "call", "visit")))
     _demo_service(rng, list(sample[: min(customers, 60)]))
     _demo_promises(rng, list(sample[60 : min(customers, 90)]))
+    _demo_feedback(rng, list(sample[: min(customers, 200)]))
     return report
 
 
@@ -328,3 +329,98 @@ def _demo_promises(rng: random.Random, customers: list[Customer]) -> None:
                 purpose="确认上次问题是否解决", due_at=now + timedelta(hours=rng.randrange(1, 30)),
                 now=made)
     promises.follow_ups_generate(now=now)
+
+
+# name, kind, trigger, delay, channel
+SURVEYS = (
+    ("售后回访满意度", "csat", "after_resolved", 24, "email"),
+    ("推荐意愿调查", "nps", "manual", 24, "sms"),
+    ("大客户服务质量（SERVQUAL）", "servqual", "key_account_every", 90, "email"),
+    ("流失客户离开原因", "exit", "lost_customer", 24, "sms"),
+)
+PRAISE_COMMENTS = ("师傅很专业，态度热情", "客服回复很快，谢谢", "满意，下次还找你们", "")
+CRITICAL_COMMENTS = ("等了三天才有人回复，太慢了", "建议周末也能上门服务", "价格有点贵",
+                     "投诉了两次都没人管", "希望能提前电话预约上门时间", "")
+EXIT_COMMENTS = {"poor_service": "打了好几次电话都没解决", "product_quality": "用了半年就坏了",
+                 "price": "别家便宜不少", "competitor": "朋友在别家上班", "moved": "搬到外地了",
+                 "other": ""}
+# Perception against expectation per dimension: responsiveness falls short, as it often does.
+SERVQUAL_BIAS = {"reliability": 1, "responsiveness": -1, "assurance": 0, "empathy": 0,
+                 "tangibles": 1}
+
+
+def _demo_feedback(rng: random.Random, customers: list[Customer]) -> None:
+    """Four surveys, links sent over the last five months and most of them answered (CSAT
+    after resolved cases, NPS, SERVQUAL from key accounts, exit reasons from lost
+    customers), so that the satisfaction page has trends, gaps and verbatims to show.
+    Nothing is delivered; a rerun finds its invitations made and adds nothing."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from kehu.feedback import services as feedback
+    from kehu.feedback.models import Invitation, ServqualItem, Survey
+    from kehu.feedback.selectors import EXIT_REASONS_EXPECTED
+    from kehu.service.models import Case
+
+    if not customers:
+        return
+    supervisor = User.objects.get(username="supervisor")
+    now = timezone.now()
+    surveys = {}
+    for name, kind, trigger, delay, channel in SURVEYS:
+        surveys[kind] = Survey.objects.filter(name=name).first() or feedback.survey_create(
+            actor=supervisor, name=name, kind=kind, trigger=trigger, delay=delay,
+            channel=channel, now=now - timedelta(days=180))
+    items = list(ServqualItem.objects.filter(is_active=True))
+
+    def answer(invitation: Invitation | None, at, **answers) -> None:
+        # Three in four answer; the rest stay open, to be re-sent or revoked.
+        if invitation is None or invitation.status != Invitation.Status.SENT:
+            return
+        if rng.random() < 0.75:
+            feedback.response_record(invitation=invitation, now=at + timedelta(hours=5),
+                                     **answers)
+
+    def send(kind: str, customer: Customer, occasion: str, at, case=None):
+        return feedback.invitation_send(survey=surveys[kind], customer=customer,
+                                        occasion=occasion, case=case, deliver=False, now=at)
+
+    ids = [c.pk for c in customers]
+    cases = Case.objects.filter(customer__in=ids, resolved_at__isnull=False).select_related(
+        "customer").order_by("resolved_at", "pk")
+    for case in cases:
+        at = case.resolved_at + timedelta(hours=24)
+        happy = rng.random() < 0.7
+        answer(send("csat", case.customer, f"case-{case.pk}", min(at, now), case), min(at, now),
+               score=rng.choice((4, 5)) if happy else rng.choice((1, 2, 3)),
+               comment=rng.choice(PRAISE_COMMENTS if happy else CRITICAL_COMMENTS))
+    # The other surveys go to customers without a surveyed case, whom the throttle would
+    # otherwise keep from one of the two.
+    asked = {case.customer_id for case in cases}
+    others = [c for c in customers if c.pk not in asked]
+    live = [c for c in others if c.status != "lost"]
+    accounts = [c for c in live if c.is_organisation][:12]
+    live = [c for c in live if c not in accounts]
+    for number, customer in enumerate(live[:80]):
+        at = now - timedelta(days=30 + (number * 120) // 80, hours=rng.randrange(0, 12))
+        happy = rng.random() < 0.65
+        score = rng.choice((9, 10) if happy else (0, 3, 5, 6, 7, 8))
+        answer(send("nps", customer, "demo-nps", at), at, score=score,
+               comment=rng.choice(PRAISE_COMMENTS if score >= 7 else CRITICAL_COMMENTS))
+    for number, customer in enumerate(accounts):
+        at = now - timedelta(days=25 - number)
+        pairs = {}
+        for item in items:
+            expectation = rng.randint(5, 7)
+            perception = expectation + SERVQUAL_BIAS[item.dimension] + rng.randint(-1, 1)
+            pairs[item.pk] = (expectation, max(1, min(7, perception)))
+        answer(send("servqual", customer, "demo-servqual", at), at, servqual=pairs,
+               comment=rng.choice(CRITICAL_COMMENTS))
+    reasons = list(EXIT_REASONS_EXPECTED)
+    weights = list(EXIT_REASONS_EXPECTED.values())
+    for number, customer in enumerate(c for c in others if c.status == "lost"):
+        at = now - timedelta(days=5 + 3 * number)
+        reason = customer.lost_reason or rng.choices(reasons, weights)[0]
+        answer(send("exit", customer, "demo-exit", at), at, exit_reason=reason,
+               comment=EXIT_COMMENTS[reason])

@@ -113,9 +113,7 @@ def test_jobs_are_idempotent_and_cover_every_trigger(supervisor, agent, manager,
     assert Invitation.objects.filter(status="sent").count() == 3
 
 
-def test_the_exit_survey_follows_the_moment_a_customer_is_marked_lost(
-    supervisor, agent, customer
-):
+def test_the_exit_survey_follows_the_moment_a_customer_is_marked_lost(supervisor, agent, customer):
     make_survey(supervisor, Survey.Kind.EXIT, trigger=Survey.Trigger.LOST_CUSTOMER)
     lost = customer_services.customer_update(
         actor=agent, customer=customer, status="lost", lost_reason="price"

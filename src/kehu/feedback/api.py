@@ -1,6 +1,7 @@
 """Surveys, sending and results over the REST API."""
 
 from datetime import datetime, timedelta
+from typing import Literal
 
 from django.core.exceptions import ValidationError
 from django.shortcuts import get_object_or_404
@@ -99,6 +100,17 @@ class ExitOut(Schema):
     expected: float = Field(..., description="Seed 003's share")
 
 
+class TrendOut(Schema):
+    key: str | None = Field(
+        ..., description="The month (YYYY-MM), agent, team, category, tag or status"
+    )
+    nps: NpsOut
+    csat_percent: float | None
+    csat_n: int
+    effort_mean: float | None
+    effort_n: int
+
+
 class ResultsOut(Schema):
     since: datetime
     nps: NpsOut
@@ -177,10 +189,30 @@ def invitation_revoke(request, invitation_id: int):
     return services.invitation_revoke(actor=request.user, invitation=invitation)
 
 
+def _since(days: int) -> datetime:
+    return timezone.now() - timedelta(days=max(1, min(days, 3650)))
+
+
+@router.get("/feedback/trends", response=list[TrendOut], summary="Satisfaction trends")
+def trends(
+    request, by: Literal["month", "agent", "team", "category", "segment", "status"], days: int = 365
+):
+    """The scores per month, agent (the case's owner), team, complaint category, segment
+    (the customer's tags: a customer with several counts in each) or customer status."""
+    check(request, Capability.SERVICE_REPORTS_VIEW)
+    rows = selectors.trend(selectors.responses(since=_since(days)), by=by)
+    for row in rows:
+        if by == "month":
+            row["key"] = row["key"].strftime("%Y-%m")
+        elif row["key"] is not None:
+            row["key"] = str(row["key"])
+    return rows
+
+
 @router.get("/feedback/results", response=ResultsOut, summary="Satisfaction results")
 def results(request, days: int = 90):
     check(request, Capability.SERVICE_REPORTS_VIEW)
-    since = timezone.now() - timedelta(days=max(1, min(days, 3650)))
+    since = _since(days)
     rows = selectors.responses(since=since)
     scores = selectors.scores(rows)
     return {

@@ -122,12 +122,14 @@ TREND_KEYS = {
     "category": "case__category__name",
     # A customer with several tags counts once in each of them.
     "segment": "customer__tags__name",
+    # Until value segments are stored: prospect, active or lost.
+    "status": "customer__status",
 }
 
 
 def trend(rows: QuerySet[Response], *, by: str = "month") -> list[dict]:
-    """The scores per month, agent (the case's owner), team, complaint category or
-    segment (the customer's tags)."""
+    """The scores per month, agent (the case's owner), team, complaint category,
+    segment (the customer's tags) or the customer's status."""
     key = TREND_KEYS[by]
     if by == "month":
         rows = rows.annotate(
@@ -233,9 +235,9 @@ def verbatim_groups(rows: QuerySet[Response], *, limit: int = 500) -> dict[str, 
 
 def customer_invitations(*, customer, limit: int = 20) -> QuerySet:
     """The customer's latest survey links, newest first, with their surveys."""
-    return customer.survey_invitations.select_related("survey").order_by(
-        "-created_at", "-pk"
-    )[:limit]
+    return customer.survey_invitations.select_related("survey").order_by("-created_at", "-pk")[
+        :limit
+    ]
 
 
 def customer_latest_scores(*, customer) -> dict[str, Response]:

@@ -224,6 +224,7 @@ def invitation_send(
     occasion: str,
     case=None,
     language: str = "",
+    deliver: bool = True,
     now: datetime | None = None,
 ) -> Invitation | None:
     """Invites the customer once for this occasion; None when that was done before.
@@ -231,7 +232,8 @@ def invitation_send(
     A customer asked within KEHU_SURVEY_THROTTLE_DAYS (any survey), or with no address,
     gets a row saying so and no message: the occasion is used up either way, so a job
     that runs again sends nothing new. The customer's row is locked while this decides,
-    so two processes cannot both slip under the throttle."""
+    so two processes cannot both slip under the throttle. `deliver=False` makes the
+    invitation without a message: the demo's, which must reach no one."""
     now = _now(now)
     customer = Customer.objects.select_for_update().get(pk=customer.pk)
     if Invitation.objects.filter(survey=survey, customer=customer, occasion=occasion).exists():
@@ -264,7 +266,7 @@ def invitation_send(
             invitation.save()
     except IntegrityError:
         return None  # the same occasion, invited by another process a moment ago
-    if invitation.status == Invitation.Status.SENT:
+    if invitation.status == Invitation.Status.SENT and deliver:
         transaction.on_commit(lambda: _deliver(invitation, token=token))
     return invitation
 
@@ -368,7 +370,10 @@ def _invitation_lock(invitation: Invitation) -> Invitation:
 def _link_retire(invitation: Invitation, *, actor: User, now: datetime) -> None:
     if invitation.token_hash:
         RetiredLink.objects.create(
-            invitation=invitation, token_hash=invitation.token_hash, retired_at=now, retired_by=actor
+            invitation=invitation,
+            token_hash=invitation.token_hash,
+            retired_at=now,
+            retired_by=actor,
         )
         invitation.token_hash = None
 
@@ -497,7 +502,31 @@ def response_submit(
     one-to-one invitation is the database's guarantee), ValidationError for bad answers.
     A detractor or an unacceptable SERVQUAL reading opens a service-recovery case."""
     now = _now(now)
-    invitation = invitation_for_token(token=token, now=now)
+    return response_record(
+        invitation=invitation_for_token(token=token, now=now),
+        score=score,
+        comment=comment,
+        exit_reason=exit_reason,
+        servqual=servqual,
+        answers=answers,
+        now=now,
+    )
+
+
+@transaction.atomic
+def response_record(
+    *,
+    invitation: Invitation,
+    score: int | None = None,
+    comment: str = "",
+    exit_reason: str = "",
+    servqual: dict[int, tuple[int, int]] | None = None,
+    answers: dict[int, int | str] | None = None,
+    now: datetime | None = None,
+) -> Response:
+    """Stores the answer to an invitation whose link was checked (response_submit) or that
+    needs none (the demo's answers); once, as response_submit says."""
+    now = _now(now)
     # Locks the invitation only: the nullable joins cannot be locked on PostgreSQL.
     invitation = (
         Invitation.objects.select_for_update(of=("self",))

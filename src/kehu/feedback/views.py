@@ -13,6 +13,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from kehu.customers.choices import CustomerStatus
 from kehu.customers.forms import apply_service_errors
 from kehu.customers.models import Customer
 from kehu.feedback import selectors, services
@@ -251,6 +252,10 @@ def results(request):
             "categories": selectors.trend(rows, by="category"),
             "teams": selectors.trend(rows, by="team"),
             "segments": selectors.trend(rows, by="segment"),
+            "statuses": [
+                {**row, "key": CustomerStatus(row["key"]).label}
+                for row in selectors.trend(rows, by="status")
+            ],
             "items": selectors.servqual_items(rows),
             "dimensions": dimensions,
             "readings": selectors.servqual_readings(rows)[:50],

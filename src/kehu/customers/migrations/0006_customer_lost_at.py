@@ -36,16 +36,17 @@ def lost_at_backfill(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('customers', '0005_note_outcome_note_reason_alter_note_body'),
+        ("customers", "0005_note_outcome_note_reason_alter_note_body"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='customer',
-            name='lost_at',
-            field=models.DateTimeField(blank=True, editable=False, null=True, verbose_name='lost on'),
+            model_name="customer",
+            name="lost_at",
+            field=models.DateTimeField(
+                blank=True, editable=False, null=True, verbose_name="lost on"
+            ),
         ),
         migrations.RunPython(lost_at_backfill, migrations.RunPython.noop),
     ]

@@ -12,55 +12,77 @@ def sent_at_backfill(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('customers', '0006_customer_lost_at'),
-        ('feedback', '0003_survey_after_visit_trigger'),
-        ('service', '0007_case_list_indexes'),
+        ("customers", "0006_customer_lost_at"),
+        ("feedback", "0003_survey_after_visit_trigger"),
+        ("service", "0007_case_list_indexes"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='RetiredLink',
+            name="RetiredLink",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('token_hash', models.CharField(max_length=64, unique=True)),
-                ('retired_at', models.DateTimeField()),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("token_hash", models.CharField(max_length=64, unique=True)),
+                ("retired_at", models.DateTimeField()),
             ],
         ),
         migrations.RemoveIndex(
-            model_name='invitation',
-            name='feedback_inv_throttle',
+            model_name="invitation",
+            name="feedback_inv_throttle",
         ),
         migrations.AddField(
-            model_name='invitation',
-            name='sent_at',
+            model_name="invitation",
+            name="sent_at",
             field=models.DateTimeField(blank=True, null=True),
         ),
         migrations.AddField(
-            model_name='invitation',
-            name='times_sent',
+            model_name="invitation",
+            name="times_sent",
             field=models.PositiveSmallIntegerField(default=0),
         ),
         migrations.AlterField(
-            model_name='invitation',
-            name='status',
-            field=models.CharField(choices=[('sent', 'Sent'), ('throttled', 'Not sent: asked recently'), ('no_address', 'Not sent: no address'), ('revoked', 'Revoked')], default='sent', max_length=12),
+            model_name="invitation",
+            name="status",
+            field=models.CharField(
+                choices=[
+                    ("sent", "Sent"),
+                    ("throttled", "Not sent: asked recently"),
+                    ("no_address", "Not sent: no address"),
+                    ("revoked", "Revoked"),
+                ],
+                default="sent",
+                max_length=12,
+            ),
         ),
         migrations.AddIndex(
-            model_name='invitation',
-            index=models.Index(fields=['customer', 'sent_at'], name='feedback_inv_throttle'),
+            model_name="invitation",
+            index=models.Index(fields=["customer", "sent_at"], name="feedback_inv_throttle"),
         ),
         migrations.AddField(
-            model_name='retiredlink',
-            name='invitation',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='retired', to='feedback.invitation'),
+            model_name="retiredlink",
+            name="invitation",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="retired",
+                to="feedback.invitation",
+            ),
         ),
         migrations.AddField(
-            model_name='retiredlink',
-            name='retired_by',
-            field=models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL),
+            model_name="retiredlink",
+            name="retired_by",
+            field=models.ForeignKey(
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="+",
+                to=settings.AUTH_USER_MODEL,
+            ),
         ),
         migrations.RunPython(sent_at_backfill, migrations.RunPython.noop),
     ]
