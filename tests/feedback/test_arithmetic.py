@@ -139,6 +139,12 @@ def test_verbatims_by_keyword_rules(text, main):
     assert verbatim_classes(text)[0] == main
 
 
+def test_a_negated_like_is_not_a_like():
+    assert verbatim_classes("对处理结果不满意") == ["dislike"]
+    assert verbatim_classes("I dislike the new app, not good") == ["dislike"]
+    assert verbatim_classes("师傅很专业，但是上门不方便") == ["dislike", "like"]
+
+
 def test_verbatim_keywords_are_configurable(settings):
     settings.KEHU_FEEDBACK_KEYWORDS = {"like": ["靠谱"]}
     assert verbatim_classes("师傅很靠谱") == ["like"]

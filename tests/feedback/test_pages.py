@@ -57,13 +57,14 @@ def test_api_refuses_the_wrong_roles_and_anonymous(agent, manager, analyst, supe
         ("post", "/api/surveys", {"name": "x", "kind": "csat"}),
         ("post", f"/api/surveys/{survey.pk}/send", {"tag": "VIP"}),
         ("get", "/api/feedback/results", None),
+        ("get", "/api/feedback/trends?by=agent", None),
     ]
     for method, url, body in calls:
         kwargs = {"content_type": "application/json", "data": json.dumps(body)} if body else {}
         assert getattr(Client(), method)(url, **kwargs).status_code == 401, url
         for user in (agent, manager):
             assert getattr(Client(), method)(url, **kwargs, **bearer(user)).status_code == 403
-        expected = 200 if url.endswith("results") else 403
+        expected = 200 if "/feedback/" in url else 403
         assert getattr(Client(), method)(url, **kwargs, **bearer(analyst)).status_code == expected
     assert Survey.objects.count() == 1 and Invitation.objects.count() == 0
 
@@ -188,3 +189,24 @@ def test_results_page_makes_a_fixed_number_of_queries(
         _inv, token = invite(survey, customer, occasion=str(n))
         services.response_submit(token=token, score=n, comment=f"第{n}条")
     assert count() == few
+
+
+def test_trends_by_every_key_on_the_page_and_the_api(supervisor, analyst, agent, customer):
+    from kehu.customers import services as customer_services
+
+    customer_services.customer_update(actor=agent, customer=customer, tags=["VIP"])
+    survey = make_survey(supervisor, Survey.Kind.NPS)
+    _inv, token = invite(survey, customer)
+    services.response_submit(token=token, score=10)
+    headers = bearer(analyst)
+    found = {}
+    for by in ("month", "agent", "team", "category", "segment", "status"):
+        answer = Client().get(f"/api/feedback/trends?by={by}", **headers)
+        assert answer.status_code == 200, by
+        found[by] = answer.json()
+    assert found["status"][0]["key"] == "active" and found["status"][0]["nps"]["nps"] == 100
+    assert found["segment"][0]["key"] == "VIP"
+    assert len(found["month"][0]["key"]) == 7  # YYYY-MM
+    assert Client().get("/api/feedback/trends?by=colour", **headers).status_code == 422
+    page = logged_in(analyst).get(reverse("feedback:results")).content.decode()
+    assert "By customer status" in page and "<td>Active</td>" in page

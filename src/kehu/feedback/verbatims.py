@@ -2,7 +2,8 @@
 what they like, dislike, commonly complain about, and suggest).
 
 Keyword rules, not a model: a comment belongs to every group one of whose keywords it
-contains (case-insensitive substring match, which suits Chinese without a tokenizer);
+contains (case-insensitive substring match, which suits Chinese without a tokenizer; of
+overlapping keywords the longest counts);
 a comment matching none is "other". The first matching group in CLASS_ORDER is its main
 group. Override the lists with the KEHU_FEEDBACK_KEYWORDS setting, a dict of the same
 shape (group → list of keywords); groups left out keep these defaults.
@@ -118,8 +119,33 @@ def keywords() -> dict[str, list[str]]:
 
 
 def verbatim_classes(text: str, rules: dict[str, list[str]] | None = None) -> list[str]:
-    """Every group the text belongs to, main group first; ["other"] when none."""
+    """Every group the text belongs to, main group first; ["other"] when none.
+
+    Where keywords overlap the longest one counts, so that 不满意 is a dislike and not
+    also a like for the 满意 inside it (and "dislike", "not good" likewise)."""
     rules = rules or keywords()
     lowered = text.lower()
-    found = [group for group in CLASS_ORDER if any(k in lowered for k in rules[group])]
-    return found or ["other"]
+    matches = sorted(
+        (
+            (start, start + len(keyword), group)
+            for group in CLASS_ORDER
+            for keyword in rules[group]
+            if keyword
+            for start in _starts(lowered, keyword)
+        ),
+        key=lambda match: match[0] - match[1],
+    )
+    taken: list[tuple[int, int]] = []
+    groups = set()
+    for start, end, group in matches:
+        if all(end <= a or start >= b for a, b in taken):
+            taken.append((start, end))
+            groups.add(group)
+    return [group for group in CLASS_ORDER if group in groups] or ["other"]
+
+
+def _starts(text: str, keyword: str):
+    start = text.find(keyword)
+    while start != -1:
+        yield start
+        start = text.find(keyword, start + 1)
