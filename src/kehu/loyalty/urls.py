@@ -1,6 +1,6 @@
 from django.urls import path
 
-from kehu.loyalty import views
+from kehu.loyalty import touch_views, views
 
 app_name = "loyalty"
 urlpatterns = [
@@ -11,4 +11,12 @@ urlpatterns = [
     path("customers/<int:customer_pk>/offers/", views.customer_offers, name="customer_offers"),
     path("loyalty/offers/<int:pk>/use/<int:customer_pk>/", views.offer_use, name="offer_use"),
     path("loyalty/report/", views.loyalty_report, name="report"),
+]
+
+urlpatterns += [
+    path("loyalty/notices/", touch_views.notice_list, name="notices"),
+    path("loyalty/members/<int:pk>/notices/", touch_views.member_notices,
+         name="member_notices"),
+    path("customers/<int:customer_pk>/suggestions/", touch_views.customer_suggestions,
+         name="customer_suggestions"),
 ]
