@@ -205,3 +205,26 @@ def test_card_and_panel_fragment_shows_suggestions(agent, shop, client):
     card = logged_in(agent).get(reverse("customers:card", args=[shop["老张"].pk])).content
     assert url in card.decode()
     assert client.get(url).status_code == 302
+
+
+def _queries(client, url) -> int:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get(url).status_code == 200
+    return len(queries)
+
+
+def test_the_log_and_the_admin_page_make_a_fixed_number_of_queries(supervisor, sms_log):
+    client = logged_in(supervisor)
+    urls = [reverse("loyalty:notices"), reverse("loyalty:manage")]
+    _member(supervisor, "甲", birthday=date(1990, 5, 20), phones=["13800138000"])
+    greetings.greetings_send(now=MORNING)
+    few = [_queries(client, url) for url in urls]
+    for n in range(5):
+        _member(supervisor, f"乙{n}", birthday=date(1990, 5, 20), phones=["13800138000"])
+        Tier.objects.create(name=f"T{n}", rank=n, metric="spend", threshold=n)
+    greetings.greetings_send(now=MORNING)
+    assert Notice.objects.count() == 6
+    assert [_queries(client, url) for url in urls] == few

@@ -16,7 +16,7 @@ from kehu.loyalty.models import Offer, Reward, Tier
 from kehu.users.permissions import require
 from kehu.users.roles import Capability
 
-# Per thing: the model, its form, the service that saves it, and its page title words.
+# Per thing: the model, its form, and the service that saves it.
 THINGS = {
     "tier": (Tier, TierForm, catalogue.tier_save),
     "reward": (Reward, RewardForm, catalogue.reward_save),
