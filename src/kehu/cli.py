@@ -237,5 +237,44 @@ def createuser(
     console.print(f"Created {user.username} ({user.get_role_display()}).")
 
 
+@app.command("import-transactions")
+def import_transactions(
+    path: Path = typer.Argument(..., exists=True, dir_okay=False, help="CSV or .xlsx file."),
+    encoding: str = typer.Option("", help="CSV encoding (default: detect UTF-8 or GBK)."),
+    user: str = typer.Option("", help="Record the import as done by this user."),
+) -> None:
+    """Import purchases and refunds (all rows or none; rows already imported by external id
+    are left alone), then earn the members' points; prints the rejected rows with reasons."""
+    from django.core.exceptions import ValidationError
+
+    from kehu.customers.transfer import ImportFileError
+    from kehu.loyalty.imports import transactions_import_and_earn
+    from kehu.users.models import User
+
+    _migrate()
+    actor = User.objects.filter(username=user).first() if user else None
+    if user and actor is None:
+        console.print(f"[red]No user {user!r}.[/]")
+        raise typer.Exit(2)
+    try:
+        report, earned = transactions_import_and_earn(
+            actor=actor, name=path.name, data=path.read_bytes(), encoding=encoding)
+    except (ImportFileError, ValidationError) as error:
+        console.print(f"[red]{' '.join(getattr(error, 'messages', [str(error)]))}[/]")
+        raise typer.Exit(2) from None
+    console.print(
+        f"Rows: {report.total}  created: {report.created}  unchanged: {report.unchanged}  "
+        f"rejected: {len(report.rejected)}  points earned: {earned}"
+    )
+    if report.rejected:
+        table = Table("row", "why")
+        for item in report.rejected[:50]:
+            table.add_row(str(item["row"]), " ".join(item["errors"]))
+        console.print(table)
+    if not report.written:
+        console.print("[red]Nothing was imported.[/]")
+        raise typer.Exit(1)
+
+
 if __name__ == "__main__":
     app()

@@ -220,7 +220,8 @@ def offer_use(request, offer_id: int, payload: OfferUseIn):
 
 
 @router.get("/loyalty/report", response=dict, summary="Members by tier, points liability, "
-            "redemption rate and offer take-up")
+            "redemption rate, offer take-up, and members' repeat-purchase and cross-buying "
+            "rates against non-members'")
 def loyalty_report(request):
     check(request, Capability.SERVICE_REPORTS_VIEW)
     return {
@@ -229,6 +230,7 @@ def loyalty_report(request):
         "offers": [{"offer_id": r["offer"].pk, "name": r["offer"].name, "takers": r["takers"],
                     "uses": r["uses"], "listed": r["listed"], "take_up": r["take_up"]}
                    for r in selectors.report_offers()],
+        "buying": selectors.report_repeat_and_cross(),
     }
 
 

@@ -281,3 +281,56 @@ class OfferUse(models.Model):
 
     def __str__(self) -> str:
         return f"{self.offer_id} {self.customer_id}"
+
+
+class Notice(models.Model):
+    """What the programme told a member: a birthday or anniversary greeting, a tier notice.
+
+    Kept as a log agents can read, and as the guard that sends each once: a greeting once a
+    year per member, a tier notice once per tier change."""
+
+    class Kind(models.TextChoices):
+        BIRTHDAY = "birthday", _("Birthday greeting")
+        ANNIVERSARY = "anniversary", _("Membership anniversary")
+        UPGRADE = "upgrade", _("Upgrade notice")
+        DOWNGRADE = "downgrade", _("Downgrade notice")
+        AT_RISK = "at_risk", _("Tier at risk notice")
+
+    class Status(models.TextChoices):
+        SENT = "sent", _("Sent")
+        NO_ADDRESS = "no_address", _("No address to send to")
+        FAILED = "failed", _("Sending failed")
+
+    GREETINGS = ("birthday", "anniversary")
+
+    member = models.ForeignKey(Member, on_delete=models.CASCADE, related_name="notices",
+                               verbose_name=_("member"))
+    kind = models.CharField(_("kind"), max_length=12, choices=Kind.choices)
+    year = models.PositiveSmallIntegerField(_("year"), null=True, blank=True)
+    tier_change = models.OneToOneField(TierChange, on_delete=models.CASCADE, null=True,
+                                       blank=True, related_name="notice")
+    channel = models.CharField(_("channel"), max_length=10, blank=True)
+    address = models.CharField(_("address"), max_length=254, blank=True)
+    body = models.TextField(_("message"))
+    status = models.CharField(_("status"), max_length=12, choices=Status.choices,
+                              default=Status.SENT)
+    error = models.CharField(_("error"), max_length=300, blank=True)
+    at = models.DateTimeField(_("time"))
+
+    class Meta:
+        ordering = ["-at", "-pk"]
+        verbose_name = _("notice to a member")
+        indexes = [models.Index(fields=["member", "at"], name="notice_member_at")]
+        constraints = [
+            models.UniqueConstraint(fields=["member", "kind", "year"],
+                                    condition=Q(kind__in=["birthday", "anniversary"]),
+                                    name="notice_greeting_once_a_year"),
+            models.CheckConstraint(
+                condition=Q(kind__in=["birthday", "anniversary"], year__isnull=False)
+                | Q(tier_change__isnull=False),
+                name="notice_greeting_has_year_or_tier_change",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.member_id} {self.kind} {self.at:%Y-%m-%d}"

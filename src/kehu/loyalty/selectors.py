@@ -210,3 +210,40 @@ def redemptions_recent(*, member: Member | None = None) -> QuerySet[Redemption]:
     if member is not None:
         redemptions = redemptions.filter(member=member)
     return redemptions.order_by("-at", "-pk")
+
+
+REPEAT_WITHIN_DAYS = 365
+
+
+def report_repeat_and_cross(*, now: datetime | None = None,
+                            within_days: int = REPEAT_WITHIN_DAYS) -> dict:
+    """Repeat-purchase and cross-buying rates of members against non-members: of the
+    customers who bought in the last `within_days` days, the share who bought more than once,
+    and the share who bought in more than one category. One pass over the purchases, in the
+    database."""
+    from django.db import connection
+
+    now = now or timezone.now()
+    since = connection.ops.adapt_datetimefield_value(now - timedelta(days=within_days))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT member, COUNT(*), SUM(CASE WHEN n > 1 THEN 1 ELSE 0 END),"
+            " SUM(CASE WHEN categories > 1 THEN 1 ELSE 0 END)"
+            " FROM (SELECT t.customer_id, COUNT(*) AS n,"
+            "  COUNT(DISTINCT NULLIF(t.category, '')) AS categories,"
+            "  CASE WHEN m.id IS NULL THEN 0 ELSE 1 END AS member"
+            "  FROM sales_transaction t"
+            "  LEFT JOIN loyalty_member m ON m.customer_id = t.customer_id"
+            "  WHERE t.kind = 'purchase' AND t.occurred_at >= %s"
+            "  GROUP BY t.customer_id, m.id) buyers"
+            " GROUP BY member", [since])
+        rows = {bool(member): (buyers, repeat, cross)
+                for member, buyers, repeat, cross in cursor.fetchall()}
+
+    def rates(member: bool) -> dict:
+        buyers, repeat, cross = rows.get(member, (0, 0, 0))
+        return {"buyers": buyers, "repeat": repeat, "cross": cross,
+                "repeat_rate": repeat / buyers if buyers else None,
+                "cross_rate": cross / buyers if buyers else None}
+
+    return {"within_days": within_days, "members": rates(True), "others": rates(False)}

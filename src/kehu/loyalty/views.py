@@ -108,4 +108,5 @@ def loyalty_report(request):
         "tiers": selectors.report_members_by_tier(),
         "points": selectors.report_points(),
         "offers": selectors.report_offers(),
+        "buying": selectors.report_repeat_and_cross(),
     })

@@ -163,7 +163,9 @@ def transactions_import(
     *, actor: User | None, name: str, data: bytes, encoding: str = "",
     now: datetime | None = None,
 ) -> ImportReport:
-    """Checks every row, then writes all of them in one transaction, or none.
+    """Checks every row, then writes all of them in one transaction, or none. A row whose
+    external id is already recorded, for the same customer, amount and kind, is counted as
+    unchanged: importing a file again changes nothing.
 
     Columns: customer (number or external id), time, amount; optional kind
     (purchase/refund), cost, product, category, channel, external_id, refund_of (the
@@ -193,10 +195,11 @@ def transactions_import(
     report = ImportReport(total=len(raw))
     customers = _customers_by_reference({values["customer"] for _n, values in raw})
     external_ids = [v["external_id"] for _n, v in raw if v.get("external_id")]
-    known_ids = set()
+    known: dict[str, list] = {}  # external id -> [customer, amount, kind] recorded
     for start in range(0, len(external_ids), 500):
-        known_ids.update(Transaction.objects.filter(
-            external_id__in=external_ids[start:start + 500]).values_list("external_id", flat=True))
+        known.update((e, rest) for e, *rest in Transaction.objects.filter(
+            external_id__in=external_ids[start:start + 500]).values_list(
+            "external_id", "customer_id", "amount", "kind"))
     refund_refs = {v["refund_of"] for _n, v in raw if v.get("refund_of")}
     earlier = {t.external_id: t for t in Transaction.objects.filter(external_id__in=list(
         refund_refs)[:50000])} if refund_refs else {}
@@ -226,8 +229,14 @@ def transactions_import(
         if kind is None:
             errors.append(_("kind: unknown value “%(value)s”.") % {"value": values["kind"]})
         external_id = values.get("external_id") or None
-        if external_id in known_ids:
-            errors.append(_("external_id “%(id)s” is already recorded.") % {"id": external_id})
+        if external_id in known:
+            # The same file (or an overlapping export) imported again: already there.
+            if not errors and customer is not None and known[external_id] == [
+                    customer.pk, amount, kind]:
+                report.unchanged += 1
+                continue
+            errors.append(_("external_id “%(id)s” is already recorded for another customer, "
+                            "amount or kind.") % {"id": external_id})
         elif external_id in in_file:
             errors.append(_("external_id “%(id)s” already appears in row %(row)d.") % {
                 "id": external_id, "row": in_file[external_id][0]})
