@@ -7,9 +7,11 @@ from datetime import UTC, datetime
 import pytest
 from django.apps import apps
 from django.core.exceptions import ValidationError
+from django.urls import reverse
 
 from kehu.customers import services
 from kehu.customers.models import Change, Customer
+from tests.conftest import bearer
 
 backfill = importlib.import_module("kehu.customers.migrations.0006_customer_lost_at")
 
@@ -72,3 +74,14 @@ def test_migration_back_fills_from_the_change_history(agent):
     assert found[twice.pk] == july
     assert found[created_lost.pk] == may
     assert found[imported.pk] is None and found[active.pk] is None
+
+
+def test_the_card_and_the_api_say_since_when_the_customer_is_lost(agent, agent_client):
+    customer = _customer(agent, status="lost", lost_reason="price")
+    Customer.objects.filter(pk=customer.pk).update(lost_at=datetime(2026, 3, 5, 4, tzinfo=UTC))
+    page = agent_client.get(
+        reverse("customers:card", args=[customer.pk]), HTTP_ACCEPT_LANGUAGE="en"
+    )
+    assert "(since 03/05/2026)" in page.content.decode()
+    found = agent_client.get(f"/api/customers/{customer.pk}", headers=bearer(agent)).json()
+    assert found["lost_at"].startswith("2026-03-05T")

@@ -187,3 +187,19 @@ def test_a_first_purchase_brings_one_call_n_days_later_and_repeat_purchases_none
     assert services.follow_ups_generate(now=now) == 0
     call = FollowUp.objects.get()
     assert (call.customer, call.owner, call.due_at) == (buyer, manager, first + timedelta(days=7))
+
+
+def test_a_customer_won_back_and_lost_again_is_called_again(agent, supervisor):
+    policy(supervisor, "lost_customer", days=1, purpose="挽回")
+    customer = customer_services.customer_create(
+        actor=agent, kind="individual", name="回头客", status="lost", lost_reason="price"
+    )
+    assert services.follow_ups_generate(now=NOW) == 1
+    customer = customer_services.customer_update(actor=agent, customer=customer, status="active")
+    assert services.follow_ups_generate(now=NOW) == 0  # not lost now
+    customer_services.customer_update(
+        actor=agent, customer=customer, status="lost", lost_reason="poor_service"
+    )
+    assert services.follow_ups_generate(now=NOW) == 1
+    assert services.follow_ups_generate(now=NOW) == 0
+    assert FollowUp.objects.filter(customer=customer).count() == 2

@@ -1,4 +1,4 @@
-from datetime import date
+from datetime import date, datetime
 
 from django.core.exceptions import ValidationError
 from django.shortcuts import get_object_or_404
@@ -65,6 +65,8 @@ class CustomerOut(Schema):
     industry: str
     status: CustomerStatus
     lost_reason: LostReason | None
+    # When the customer was marked lost; none for customers imported as lost.
+    lost_at: datetime | None
     owner: str | None
     preferences: str
     usual: str

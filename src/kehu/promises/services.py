@@ -483,8 +483,13 @@ def _occasions(policy: FollowUpPolicy, *, now: datetime):
         first_of = {row["customer"]: row["first"] for row in firsts}
         buyers = live.filter(pk__in=list(first_of))
         return [(c, "first-purchase", first_of[c.pk] + days, c.owner) for c in buyers]
+    # Each loss is its own occasion: a customer won back and lost again is called again.
+    # Customers imported as lost have no date of loss; they are called once.
     lost = live.filter(status="lost")
-    return [(c, "lost", now + days, c.owner) for c in lost]
+    return [
+        (c, f"lost-{c.lost_at.isoformat()}" if c.lost_at else "lost", now + days, c.owner)
+        for c in lost
+    ]
 
 
 def follow_ups_generate(*, now: datetime | None = None) -> int:
