@@ -69,6 +69,15 @@ def gunicorn_command(*, host: str, port: int, workers: int, threads: int = SERVE
     return command + ["--access-logfile", "-"] if access_log else command
 
 
+def _rejected_print(rejected: list[dict]) -> None:
+    """The first 50 rejected rows of an import report, with why."""
+    if rejected:
+        table = Table("row", "why")
+        for item in rejected[:50]:
+            table.add_row(str(item["row"]), " ".join(item["errors"]))
+        console.print(table)
+
+
 @app.command()
 def serve(
     host: str = typer.Option("127.0.0.1", help="Address to listen on."),
@@ -179,11 +188,7 @@ def import_(
         f"unchanged: {report.unchanged}  rejected: {len(report.rejected)}  "
         f"warnings: {len(report.warnings)}"
     )
-    if report.rejected:
-        table = Table("row", "why")
-        for item in report.rejected[:50]:
-            table.add_row(str(item["row"]), " ".join(item["errors"]))
-        console.print(table)
+    _rejected_print(report.rejected)
     for item in report.warnings[:20]:
         console.print(f"[yellow]row {item['row']}: {item['message']}[/]")
     if not report.written:
@@ -266,11 +271,7 @@ def import_transactions(
         f"Rows: {report.total}  created: {report.created}  unchanged: {report.unchanged}  "
         f"rejected: {len(report.rejected)}  points earned: {earned}"
     )
-    if report.rejected:
-        table = Table("row", "why")
-        for item in report.rejected[:50]:
-            table.add_row(str(item["row"]), " ".join(item["errors"]))
-        console.print(table)
+    _rejected_print(report.rejected)
     if not report.written:
         console.print("[red]Nothing was imported.[/]")
         raise typer.Exit(1)
