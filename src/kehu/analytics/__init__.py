@@ -47,6 +47,12 @@ from kehu.analytics.value import (
     top_share,
     whale_reading,
 )
+from kehu.analytics.pareto_nbd import (
+    ParetoNBD,
+    pareto_nbd_expected_purchases,
+    pareto_nbd_fit,
+    pareto_nbd_probability_alive,
+)
 
 __all__ = [
     "BGNBD",
@@ -80,4 +86,8 @@ __all__ = [
     "transactions_read",
     "transactions_table",
     "whale_reading",
+    "ParetoNBD",
+    "pareto_nbd_expected_purchases",
+    "pareto_nbd_fit",
+    "pareto_nbd_probability_alive",
 ]
