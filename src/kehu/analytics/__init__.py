@@ -24,6 +24,21 @@ from kehu.analytics.models import (
     gamma_gamma_fit,
     probability_alive,
 )
+from kehu.analytics.pareto_nbd import (
+    ParetoNBD,
+    pareto_nbd_expected_purchases,
+    pareto_nbd_fit,
+    pareto_nbd_probability_alive,
+)
+from kehu.analytics.relationships import (
+    KeepingProfit,
+    LostCustomersLoss,
+    Relationship,
+    key_account_movement,
+    lost_customers_loss,
+    relationship_keeping_profit,
+    relationship_types,
+)
 from kehu.analytics.rfm import DEFAULT_RULES, SegmentRule, rfm_scores, segment_rules_check
 from kehu.analytics.summary import customer_summary, model_inputs
 from kehu.analytics.transactions import (
@@ -46,12 +61,6 @@ from kehu.analytics.value import (
     profit_tiers,
     top_share,
     whale_reading,
-)
-from kehu.analytics.pareto_nbd import (
-    ParetoNBD,
-    pareto_nbd_expected_purchases,
-    pareto_nbd_fit,
-    pareto_nbd_probability_alive,
 )
 
 __all__ = [
@@ -90,4 +99,11 @@ __all__ = [
     "pareto_nbd_expected_purchases",
     "pareto_nbd_fit",
     "pareto_nbd_probability_alive",
+    "KeepingProfit",
+    "LostCustomersLoss",
+    "Relationship",
+    "key_account_movement",
+    "lost_customers_loss",
+    "relationship_keeping_profit",
+    "relationship_types",
 ]
