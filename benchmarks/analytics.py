@@ -331,6 +331,14 @@ def pareto_nbd_section(inputs: dict) -> None:
             f"  {name:6} kehu {value:12.6g}  lifetimes {theirs[name]:12.6g}  relative "
             f"difference {abs(value - theirs[name]) / abs(theirs[name]):.1e}"
         )
+    # lifetimes' Nelder-Mead can stop early or wander where its A0 turns NaN: the
+    # log-likelihood of both answers, computed the same (stable) way, says which is better.
+    from kehu.analytics.pareto_nbd import _log_likelihood, _pairs
+
+    customers = _pairs(*[np.asarray(v, dtype=float) for v in (x, t_x, big_t)])
+    their_params = np.array([theirs[name] for name in ("r", "alpha", "s", "beta")])
+    their_ll = float(_log_likelihood(their_params, customers).sum())
+    print(f"  log-likelihood: kehu {ours.log_likelihood:.6f}, lifetimes' parameters {their_ll:.6f}")
     ratio = their_time / our_time
     print(
         f"{'PASS' if ratio >= PARETO_TARGET else 'FAIL'}: Pareto/NBD fit >= "
