@@ -101,3 +101,51 @@ def test_kehu_has_the_analyze_commands():
     assert result.exit_code == 0, result.output
     for command in ("summary", "rfm", "pareto", "clv"):
         assert command in result.output
+
+
+@pytest.fixture
+def sales_csv(tmp_path):
+    from .test_relationships import SALES
+
+    path = tmp_path / "sales.csv"
+    SALES.to_csv(path, index=False)
+    return path
+
+
+def test_summary_with_service_costs(sales_csv, tmp_path):
+    costs = tmp_path / "costs.csv"
+    costs.write_text("customer_id,cost\n1,75\n4,40\n")
+    out = tmp_path / "summary.csv"
+    result = analyze("summary", sales_csv, out, "--now", NOW, "--service-costs", costs)
+    assert result.exit_code == 0, result.output
+    found = rows(out)
+    assert float(found[1]["cost_to_serve"]) == 75
+    assert float(found[1]["profit"]) == 1500 - 900 - 75
+    bad = tmp_path / "bad.csv"
+    bad.write_text("who,what\n1,2\n")
+    result = analyze("summary", sales_csv, tmp_path / "x.csv", "--now", NOW, "--service-costs", bad)
+    assert result.exit_code == 2 and "customer_id, cost" in result.output
+    assert not (tmp_path / "x.csv").exists()
+
+
+def test_relationships_and_movement(sales_csv, tmp_path):
+    out = tmp_path / "relationships.csv"
+    result = analyze("relationships", sales_csv, out, "--now", NOW, "--volume-top", 0.4)
+    assert result.exit_code == 0, result.output
+    assert {c: r["relationship"] for c, r in rows(out).items()} == {
+        1: "partner",
+        2: "functional",
+        3: "emotional",
+        4: "drifting",
+        5: "emotional",
+    }
+    out = tmp_path / "movement.csv"
+    result = analyze(
+        "movement", sales_csv, out, "--split", "2026-02-10", "--now", NOW, "--top", 0.4
+    )
+    assert result.exit_code == 0, result.output
+    moved = rows(out)
+    assert moved[4]["movement"] == "new"  # first bought on 11 February
+    assert moved[2]["top_before"] == "true" and moved[2]["top_after"] == "true"
+    result = analyze("movement", sales_csv, out, "--split", "2026-05-01", "--now", NOW)
+    assert result.exit_code != 0

@@ -24,6 +24,21 @@ from kehu.analytics.models import (
     gamma_gamma_fit,
     probability_alive,
 )
+from kehu.analytics.pareto_nbd import (
+    ParetoNBD,
+    pareto_nbd_expected_purchases,
+    pareto_nbd_fit,
+    pareto_nbd_probability_alive,
+)
+from kehu.analytics.relationships import (
+    KeepingProfit,
+    LostCustomersLoss,
+    Relationship,
+    key_account_movement,
+    lost_customers_loss,
+    relationship_keeping_profit,
+    relationship_types,
+)
 from kehu.analytics.rfm import DEFAULT_RULES, SegmentRule, rfm_scores, segment_rules_check
 from kehu.analytics.summary import customer_summary, model_inputs
 from kehu.analytics.transactions import (
@@ -80,4 +95,15 @@ __all__ = [
     "transactions_read",
     "transactions_table",
     "whale_reading",
+    "ParetoNBD",
+    "pareto_nbd_expected_purchases",
+    "pareto_nbd_fit",
+    "pareto_nbd_probability_alive",
+    "KeepingProfit",
+    "LostCustomersLoss",
+    "Relationship",
+    "key_account_movement",
+    "lost_customers_loss",
+    "relationship_keeping_profit",
+    "relationship_types",
 ]

@@ -1,4 +1,5 @@
-"""`kehu analyze summary|rfm|pareto|clv IN OUT`: the analyses on files, for analysts.
+"""`kehu analyze summary|rfm|pareto|clv|relationships|movement IN OUT`: the analyses on
+files, for analysts.
 
 IN is a CSV or Parquet file of transactions (see kehu.analytics.transactions); OUT is
 written as Parquet when it ends in .parquet, else as CSV. Runs on DuckDB in the process;
@@ -20,6 +21,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 
 from kehu import analytics
+from kehu.analytics.transactions import table_read
 
 app = typer.Typer(help="Customer value analyses on CSV or Parquet files.", no_args_is_help=True)
 console = Console()
@@ -90,17 +92,33 @@ def _write(table: pa.Table, path: Path) -> None:
         pacsv.write_csv(table, path)
 
 
-def _summary(path: Path, now: dt.date, unit: str = "days"):
+def _summary(
+    path: Path, now: dt.date, unit: str = "days", service_costs: Path | None = None, con=None
+):
     """The summary, computed once into a DuckDB table, and what was dropped on the way."""
-    con = analytics.connect()
+    con = con or analytics.connect()
     try:
         transactions = analytics.transactions_read(path=path, con=con)
         counts = analytics.transactions_check(table=transactions, now=now)
+        summary = analytics.customer_summary(
+            transactions=transactions,
+            now=now,
+            unit=unit,
+            service_costs=(table_read(path=service_costs, con=con) if service_costs else None),
+        )
     except ValueError as error:
         console.print(f"[red]{error}[/]")
         raise typer.Exit(2) from None
-    summary = analytics.customer_summary(transactions=transactions, now=now, unit=unit)
-    return con.create_table("summary", summary), counts
+    return con.create_table("summary", summary, overwrite=True), counts
+
+
+def _sizes(result: pa.Table, column: str) -> None:
+    """How many customers fell in each value of the column, largest first."""
+    sizes: dict[str, int] = {}
+    for name in result.column(column).to_pylist():
+        sizes[name] = sizes.get(name, 0) + 1
+    for name, size in sorted(sizes.items(), key=lambda item: -item[1]):
+        console.print(f"  {name:22} {size:>10,}")
 
 
 def _report(counts: analytics.TransactionCounts) -> None:
@@ -117,10 +135,19 @@ def summary(
     out: Out,
     now: Now = None,
     unit: Annotated[Unit, typer.Option(help="Unit of recency and T.")] = Unit.days,
+    service_costs: Annotated[
+        Path | None,
+        typer.Option(
+            exists=True,
+            dir_okay=False,
+            help="Cost to serve: a CSV or Parquet file of customer_id, cost (cases, visits, "
+            "calls); profit then deducts it.",
+        ),
+    ] = None,
 ) -> None:
     """Per customer: frequency, recency, T, monetary value, revenue, refunds, profit."""
     with steps("read and check", "summarise", "write") as step:
-        table, counts = _summary(source, _now(now), unit.value)
+        table, counts = _summary(source, _now(now), unit.value, service_costs)
         step.next()
         result = table.order_by("customer_id").to_pyarrow()
         step.next()
@@ -141,11 +168,7 @@ def rfm(source: In, out: Out, now: Now = None) -> None:
         _write(result, out)
         step.next()
     _report(counts)
-    sizes = {}
-    for name in result.column("segment").to_pylist():
-        sizes[name] = sizes.get(name, 0) + 1
-    for name, size in sorted(sizes.items(), key=lambda item: -item[1]):
-        console.print(f"  {name:22} {size:>10,}")
+    _sizes(result, "segment")
     console.print(f"Wrote {result.num_rows:,} customers to {out}")
 
 
@@ -248,4 +271,89 @@ def clv(
         f"BG/NBD r={purchases.r:.4g} α={purchases.alpha:.4g} days a={purchases.a:.4g} "
         f"b={purchases.b:.4g}; Gamma-Gamma p={spend.p:.4g} q={spend.q:.4g} γ={spend.gamma:.4g}"
     )
+    console.print(f"Wrote {result.num_rows:,} customers to {out}")
+
+
+@app.command()
+def relationships(
+    source: In,
+    out: Out,
+    now: Now = None,
+    volume_top: Annotated[
+        float, typer.Option(min=0.0, max=1.0, help="Share of customers counted as high volume.")
+    ] = 0.2,
+    repeat_purchases: Annotated[
+        int, typer.Option(min=1, help="Purchase days a loyal customer has at least.")
+    ] = 3,
+    categories: Annotated[
+        int, typer.Option(min=1, help="Categories a loyal customer bought at least.")
+    ] = 2,
+) -> None:
+    """Per customer: relationship type (partner, functional, emotional, drifting)."""
+    with steps("read and summarise", "classify", "write") as step:
+        con = analytics.connect()
+        table, counts = _summary(source, _now(now), con=con)
+        step.next()
+        transactions = analytics.transactions_read(path=source, con=con)
+        result = (
+            analytics.relationship_types(
+                summary=table,
+                transactions=transactions,
+                now=_now(now),
+                volume_top=volume_top,
+                repeat_purchases=repeat_purchases,
+                categories=categories,
+            )
+            .order_by("customer_id")
+            .to_pyarrow()
+        )
+        step.next()
+        _write(result, out)
+        step.next()
+    _report(counts)
+    _sizes(result, "relationship")
+    console.print(f"Wrote {result.num_rows:,} customers to {out}")
+
+
+@app.command()
+def movement(
+    source: In,
+    out: Out,
+    split: Annotated[str, typer.Option(help="First day of the second period (YYYY-MM-DD).")],
+    now: Now = None,
+    measure: Annotated[Measure, typer.Option(help="Rank customers by this.")] = Measure.revenue,
+    top: Annotated[
+        float, typer.Option(min=0.0, max=1.0, help="Share of customers counted as the top.")
+    ] = 0.2,
+) -> None:
+    """Key-account movement: who rose, who fell, who entered or left the top, between the
+    period before SPLIT and the period from SPLIT to NOW."""
+    end, start = _now(now), _now(split)
+    if start > end:
+        raise typer.BadParameter("split must not be after now")
+    with steps("read and summarise", "compare", "write") as step:
+        con = analytics.connect()
+        try:
+            transactions = analytics.transactions_read(path=source, con=con)
+            day = transactions.at.date()
+            before = analytics.customer_summary(
+                transactions=transactions.filter(day < start),
+                now=start - dt.timedelta(days=1),
+            )
+            after = analytics.customer_summary(
+                transactions=transactions.filter(day >= start), now=end
+            )
+            step.next()
+            result = (
+                analytics.key_account_movement(before=before, after=after, top=top, measure=measure)
+                .order_by("customer_id")
+                .to_pyarrow()
+            )
+        except ValueError as error:
+            console.print(f"[red]{error}[/]")
+            raise typer.Exit(2) from None
+        step.next()
+        _write(result, out)
+        step.next()
+    _sizes(result, "movement")
     console.print(f"Wrote {result.num_rows:,} customers to {out}")

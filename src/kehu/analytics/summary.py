@@ -15,7 +15,12 @@ models read it as lifetimes would:
 - `revenue`: everything received, refunds deducted;
 - `profit`: the sum of amount − cost over the rows whose cost is known, null when no row
   of the customer has a cost;
-- `days_since_last`: whole days from the last purchase day to `now` (RFM recency).
+- `days_since_last`: whole days from the last purchase day to `now` (RFM recency);
+- `cost_to_serve`, only when `service_costs` are given (a table of customer_id, cost:
+  cases, visits and calls priced in money, several rows per customer summed, null costs
+  skipped): what serving the customer cost, 0 for customers with no row; `profit` is
+  then revenue − cost of goods − cost to serve (still null where no cost of goods is
+  known). Service costs of customers with no transaction are left out.
 
 `recency` and `T` are in the `unit` asked for: whole days, or days / 7 for weeks.
 Customers whose rows are all refunds have no purchase day: they are in
@@ -43,13 +48,20 @@ def _day(now: dt.date | dt.datetime) -> dt.date:
 
 
 def customer_summary(
-    *, transactions: ir.Table, now: dt.date | dt.datetime, unit: Unit = "days"
+    *,
+    transactions: ir.Table,
+    now: dt.date | dt.datetime,
+    unit: Unit = "days",
+    service_costs: ir.Table | None = None,
 ) -> ir.Table:
     """One row per customer (see module doc), as an Ibis expression run by the table's
     engine: customer_id, purchases, frequency, recency, T, monetary_value, revenue,
-    refunds, profit, first_purchase, last_purchase, days_since_last."""
+    refunds, profit, first_purchase, last_purchase, days_since_last (and cost_to_serve
+    when `service_costs` are given)."""
     if unit not in DAYS_PER:
         raise ValueError(f"unit must be days or weeks, not {unit!r}")
+    if service_costs is not None and {"customer_id", "cost"} - set(service_costs.columns):
+        raise ValueError("service costs need the columns customer_id, cost")
     t = transactions_clean(table=transactions, now=now)
     daily = t.group_by(customer_id=t.customer_id, day=t.at.date()).aggregate(
         # count(), not a sum of flags: DuckDB sums integers into a 128-bit decimal.
@@ -84,7 +96,7 @@ def customer_summary(
         days = end.delta(start, unit="day")
         return days.cast("int64") if scale == 1 else days / scale
 
-    return per.select(
+    summary = per.select(
         "customer_id",
         "purchases",
         frequency=frequency,
@@ -98,6 +110,18 @@ def customer_summary(
         last_purchase=per.last_purchase,
         days_since_last=today.delta(per.last_purchase, unit="day").cast("int64"),
     )
+    if service_costs is None:
+        return summary
+    costs = service_costs.group_by("customer_id").aggregate(
+        cost_to_serve=service_costs.cost.cast("float64").sum()
+    )
+    joined = summary.left_join(costs, "customer_id")
+    cost_to_serve = joined.cost_to_serve.fill_null(0.0)
+    return joined.select(
+        *[name for name in summary.columns if name != "profit"],
+        profit=joined.profit - cost_to_serve,
+        cost_to_serve=cost_to_serve,
+    ).relocate("profit", after="refunds")
 
 
 def model_inputs(*, summary: ir.Table) -> dict[str, np.ndarray]:

@@ -45,13 +45,15 @@ def connect(*, url: str | None = None) -> ibis.BaseBackend:
 def transactions_read(*, path: str | Path, con: ibis.BaseBackend | None = None) -> ir.Table:
     """A CSV or Parquet file as a transactions table, read in place (nothing is loaded
     into Python). Missing optional columns are added as nulls."""
-    con = con or connect()
+    return transactions_table(table=table_read(path=path, con=con or connect()))
+
+
+def table_read(*, path: str | Path, con: ibis.BaseBackend) -> ir.Table:
+    """A CSV or Parquet file as a table of the connection, read in place."""
     path = str(path)
     if path.endswith(".parquet") or path.endswith(".pq"):
-        table = con.read_parquet(path)
-    else:
-        table = con.read_csv(path)
-    return transactions_table(table=table)
+        return con.read_parquet(path)
+    return con.read_csv(path)
 
 
 def transactions_table(*, table: ir.Table) -> ir.Table:
