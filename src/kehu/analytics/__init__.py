@@ -34,6 +34,7 @@ from kehu.analytics.transactions import (
     transactions_read,
     transactions_table,
 )
+from kehu.analytics.cohorts import cohort_retention
 from kehu.analytics.value import (
     TIER_TEXT,
     CurvePoint,
@@ -80,4 +81,5 @@ __all__ = [
     "transactions_read",
     "transactions_table",
     "whale_reading",
+    "cohort_retention",
 ]
