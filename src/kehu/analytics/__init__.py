@@ -14,6 +14,7 @@ NumPy/SciPy on the per-customer summary, compressed to its distinct rows.
     fit = bgnbd_fit(frequency=data["frequency"], recency=data["recency"], T=data["T"])
 """
 
+from kehu.analytics.cohorts import cohort_retention
 from kehu.analytics.models import (
     BGNBD,
     GammaGamma,
@@ -34,7 +35,6 @@ from kehu.analytics.transactions import (
     transactions_read,
     transactions_table,
 )
-from kehu.analytics.cohorts import cohort_retention
 from kehu.analytics.value import (
     TIER_TEXT,
     CurvePoint,
