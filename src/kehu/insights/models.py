@@ -160,3 +160,6 @@ class ValueChange(models.Model):
             models.UniqueConstraint(fields=["refresh", "customer"], name="value_change_once")
         ]
         indexes = [models.Index(fields=["customer", "refresh"], name="value_change_customer")]
+
+    def __str__(self) -> str:
+        return f"{self.customer_id}: {self.segment_from} → {self.segment_to}"
