@@ -57,14 +57,24 @@ SERVE_WORKERS = 2
 SERVE_THREADS = 2
 
 
-def gunicorn_command(*, host: str, port: int, workers: int, threads: int = SERVE_THREADS,
-                     access_log: bool = False) -> list[str]:
+def gunicorn_command(
+    *, host: str, port: int, workers: int, threads: int = SERVE_THREADS, access_log: bool = False
+) -> list[str]:
     """How `kehu serve` starts gunicorn. The access log is off unless asked for: a line
     per request cost the webhook a tenth of its CPU, and a proxy in front logs anyway."""
     command = [
-        str(Path(sys.executable).parent / "gunicorn"), "kehu.config.wsgi:application",
-        "--bind", f"{host}:{port}", "--workers", str(workers), "--threads", str(threads),
-        "--worker-class", "gthread", "--timeout", "300",
+        str(Path(sys.executable).parent / "gunicorn"),
+        "kehu.config.wsgi:application",
+        "--bind",
+        f"{host}:{port}",
+        "--workers",
+        str(workers),
+        "--threads",
+        str(threads),
+        "--worker-class",
+        "gthread",
+        "--timeout",
+        "300",
     ]
     return command + ["--access-logfile", "-"] if access_log else command
 
@@ -94,14 +104,17 @@ def serve(
     login = demo_login()
     console.print(f"\n[bold green]kehu[/] is running at [bold]http://{host}:{port}/[/]")
     if login:
-        console.print(f"Log in as [bold]{login[0]}[/] with password [bold]{login[1]}[/]"
-                      " (also: agent, manager, supervisor, analyst — same password)")
+        console.print(
+            f"Log in as [bold]{login[0]}[/] with password [bold]{login[1]}[/]"
+            " (also: agent, manager, supervisor, analyst — same password)"
+        )
     console.print("Stop with Ctrl+C.\n")
 
     bin_dir = Path(sys.executable).parent
     worker = subprocess.Popen([str(bin_dir / "django-admin"), "run_huey", "--quiet"])
-    server = subprocess.Popen(gunicorn_command(host=host, port=port, workers=workers,
-                                               access_log=access_log))
+    server = subprocess.Popen(
+        gunicorn_command(host=host, port=port, workers=workers, access_log=access_log)
+    )
 
     def stop(*_args) -> None:
         for process in (server, worker):
@@ -128,7 +141,8 @@ def demo(
     with _progress() as progress:
         task = progress.add_task("demo", total=customers)
         report = demo_load(
-            customers=customers, seed=seed,
+            customers=customers,
+            seed=seed,
             progress=lambda done, total: progress.update(task, completed=done, total=total),
         )
     console.print(f"Created {report.created} customers.")
@@ -141,7 +155,9 @@ def demo(
 def analyze_refresh(
     as_of: str = typer.Option("", "--as-of", help="Analysis date, YYYY-MM-DD (default: today)."),
     horizon: int = typer.Option(0, help="Days ahead for expected purchases (default: settings)."),
-    months: int = typer.Option(-1, help="Months of lifetime value, 30 days each (default: settings)."),
+    months: int = typer.Option(
+        -1, help="Months of lifetime value, 30 days each (default: settings)."
+    ),
     discount: float = typer.Option(-1.0, help="Discount rate per month (default: settings)."),
 ) -> None:
     """Score every customer in the database (tier, segment, CLV, churn risk) and store it."""
@@ -160,7 +176,8 @@ def analyze_refresh(
         with _progress() as progress:
             progress.add_task("refresh", total=None)
             refresh = value_refresh(
-                as_of=day, horizon_days=horizon or None,
+                as_of=day,
+                horizon_days=horizon or None,
                 clv_months=None if months < 0 else months,
                 discount_rate=None if discount < 0 else discount,
             )
@@ -179,8 +196,11 @@ def analyze_refresh(
 
 def _progress() -> Progress:
     return Progress(
-        "[progress.description]{task.description}", BarColumn(), MofNCompleteColumn(),
-        TimeRemainingColumn(), console=console,
+        "[progress.description]{task.description}",
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        console=console,
     )
 
 
@@ -207,8 +227,12 @@ def import_(
         with _progress() as progress:
             task = progress.add_task(f"import {path.name}", total=None)
             report = import_file(
-                name=path.name, data=path.read_bytes(), what=what.value, actor=actor,
-                skip_invalid=skip_invalid, encoding=encoding,
+                name=path.name,
+                data=path.read_bytes(),
+                what=what.value,
+                actor=actor,
+                skip_invalid=skip_invalid,
+                encoding=encoding,
                 progress=lambda done, total: progress.update(task, completed=done, total=total),
             )
     except ImportFileError as error:
@@ -252,7 +276,9 @@ def export(
 @app.command()
 def createuser(
     username: str,
-    role: str = typer.Option("agent", help="agent, key_account_manager, supervisor, analyst, admin"),
+    role: str = typer.Option(
+        "agent", help="agent, key_account_manager, supervisor, analyst, admin"
+    ),
     password: str = typer.Option(..., prompt=True, hide_input=True, confirmation_prompt=True),
     name: str = typer.Option("", help="Full name."),
 ) -> None:

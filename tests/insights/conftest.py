@@ -105,3 +105,45 @@ def history_frame(customers) -> pd.DataFrame:
                 }
             )
     return pd.DataFrame(rows)
+
+
+def scores_store(customer, *, previous: dict | None = None, **fields):
+    """A stored score for display tests, as a refresh would have written it."""
+    from django.utils import timezone
+
+    from kehu.insights.models import CustomerValue, ValueRefresh
+
+    def refresh(as_of):
+        return ValueRefresh.objects.create(
+            at=timezone.now(),
+            as_of=as_of,
+            horizon_days=90,
+            clv_months=12,
+            discount_rate=Decimal("0.01"),
+            churn_threshold=0.5,
+            transactions=10,
+            customers=1,
+        )
+
+    values = {
+        "purchases": 5,
+        "revenue": Decimal(1000),
+        "profit": Decimal(300),
+        "days_since_last": 40,
+        "tier": "most_profitable",
+        "abc_class": "A",
+        "r": 2,
+        "f": 5,
+        "m": 5,
+        "segment": "cannot_lose",
+        "expected_purchases": 0.4,
+        "probability_alive": 0.23,
+        "clv": Decimal("1234.50"),
+        "churn_risk": True,
+    } | fields
+    if previous is not None:
+        values |= {f"previous_{k}": v for k, v in previous.items()}
+        values["previous_refresh"] = refresh(date(2026, 10, 1))
+    return CustomerValue.objects.update_or_create(
+        customer=customer, defaults={"refresh": refresh(AS_OF), **values}
+    )[0]

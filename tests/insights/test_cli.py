@@ -12,14 +12,29 @@ pytestmark = pytest.mark.django_db
 
 def test_refresh_command_scores_every_customer(sales):
     result = CliRunner().invoke(
-        app, ["analyze", "refresh", "--as-of", "2026-11-01", "--horizon", "30", "--months", "6",
-              "--discount", "0.02"], catch_exceptions=False,
+        app,
+        [
+            "analyze",
+            "refresh",
+            "--as-of",
+            "2026-11-01",
+            "--horizon",
+            "30",
+            "--months",
+            "6",
+            "--discount",
+            "0.02",
+        ],
+        catch_exceptions=False,
     )
     assert result.exit_code == 0, result.output
     assert f"Scored {len(sales)} customers" in result.output
     refresh = ValueRefresh.objects.get()
     assert (refresh.horizon_days, refresh.clv_months, str(refresh.discount_rate)) == (
-        30, 6, "0.0200")
+        30,
+        6,
+        "0.0200",
+    )
     assert CustomerValue.objects.count() == len(sales)
 
 

@@ -122,6 +122,25 @@ class CustomerValue(models.Model):
         return str(TIER_STRATEGY[Tier(self.tier)]) if self.tier else ""
 
     @property
+    def clv_display(self) -> str:
+        from kehu.service.selectors import money_display
+
+        return "" if self.clv is None else money_display(self.clv)
+
+    @property
+    def clv_change_display(self) -> str:
+        from kehu.service.selectors import money_display
+
+        change = self.clv_change
+        if change is None:
+            return ""
+        return ("+" if change >= 0 else "−") + money_display(abs(change))
+
+    @property
+    def alive_percent(self) -> int | None:
+        return None if self.probability_alive is None else round(self.probability_alive * 100)
+
+    @property
     def clv_change(self):
         if self.clv is None or self.previous_clv is None:
             return None
