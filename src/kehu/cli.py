@@ -57,24 +57,14 @@ SERVE_WORKERS = 2
 SERVE_THREADS = 2
 
 
-def gunicorn_command(
-    *, host: str, port: int, workers: int, threads: int = SERVE_THREADS, access_log: bool = False
-) -> list[str]:
+def gunicorn_command(*, host: str, port: int, workers: int, threads: int = SERVE_THREADS,
+                     access_log: bool = False) -> list[str]:
     """How `kehu serve` starts gunicorn. The access log is off unless asked for: a line
     per request cost the webhook a tenth of its CPU, and a proxy in front logs anyway."""
     command = [
-        str(Path(sys.executable).parent / "gunicorn"),
-        "kehu.config.wsgi:application",
-        "--bind",
-        f"{host}:{port}",
-        "--workers",
-        str(workers),
-        "--threads",
-        str(threads),
-        "--worker-class",
-        "gthread",
-        "--timeout",
-        "300",
+        str(Path(sys.executable).parent / "gunicorn"), "kehu.config.wsgi:application",
+        "--bind", f"{host}:{port}", "--workers", str(workers), "--threads", str(threads),
+        "--worker-class", "gthread", "--timeout", "300",
     ]
     return command + ["--access-logfile", "-"] if access_log else command
 
@@ -104,17 +94,14 @@ def serve(
     login = demo_login()
     console.print(f"\n[bold green]kehu[/] is running at [bold]http://{host}:{port}/[/]")
     if login:
-        console.print(
-            f"Log in as [bold]{login[0]}[/] with password [bold]{login[1]}[/]"
-            " (also: agent, manager, supervisor, analyst — same password)"
-        )
+        console.print(f"Log in as [bold]{login[0]}[/] with password [bold]{login[1]}[/]"
+                      " (also: agent, manager, supervisor, analyst — same password)")
     console.print("Stop with Ctrl+C.\n")
 
     bin_dir = Path(sys.executable).parent
     worker = subprocess.Popen([str(bin_dir / "django-admin"), "run_huey", "--quiet"])
-    server = subprocess.Popen(
-        gunicorn_command(host=host, port=port, workers=workers, access_log=access_log)
-    )
+    server = subprocess.Popen(gunicorn_command(host=host, port=port, workers=workers,
+                                               access_log=access_log))
 
     def stop(*_args) -> None:
         for process in (server, worker):
@@ -141,8 +128,7 @@ def demo(
     with _progress() as progress:
         task = progress.add_task("demo", total=customers)
         report = demo_load(
-            customers=customers,
-            seed=seed,
+            customers=customers, seed=seed,
             progress=lambda done, total: progress.update(task, completed=done, total=total),
         )
     console.print(f"Created {report.created} customers.")
@@ -155,9 +141,47 @@ def demo(
 def analyze_refresh(
     as_of: str = typer.Option("", "--as-of", help="Analysis date, YYYY-MM-DD (default: today)."),
     horizon: int = typer.Option(0, help="Days ahead for expected purchases (default: settings)."),
-    months: int = typer.Option(
-        -1, help="Months of lifetime value, 30 days each (default: settings)."
-    ),
+    months: int = typer.Option(-1, help="Months of lifetime value, 30 days each (default: settings)."),
+    discount: float = typer.Option(-1.0, help="Discount rate per month (default: settings)."),
+) -> None:
+    """Score every customer in the database (tier, segment, CLV, churn risk) and store it."""
+    from datetime import date
+
+    from django.core.exceptions import ValidationError
+
+    from kehu.insights.services import value_refresh
+
+    _migrate()
+    try:
+        day = date.fromisoformat(as_of) if as_of else None
+    except ValueError:
+        raise typer.BadParameter(f"not a date: {as_of!r} (YYYY-MM-DD)") from None
+    try:
+        with _progress() as progress:
+            progress.add_task("refresh", total=None)
+            refresh = value_refresh(
+                as_of=day, horizon_days=horizon or None,
+                clv_months=None if months < 0 else months,
+                discount_rate=None if discount < 0 else discount,
+            )
+    except ValidationError as error:
+        for field, messages in error.message_dict.items():
+            console.print(f"[red]{field}: {' '.join(messages)}[/]")
+        raise typer.Exit(2) from None
+    console.print(
+        f"Scored {refresh.customers:,} customers from {refresh.transactions:,} transactions "
+        f"as of {refresh.as_of} (horizon {refresh.horizon_days} days, {refresh.clv_months} "
+        f"months at {refresh.discount_rate} per month)."
+    )
+    if refresh.note:
+        console.print(f"[yellow]{refresh.note}[/]")
+
+
+@analyze_app.command("refresh")
+def analyze_refresh(
+    as_of: str = typer.Option("", "--as-of", help="Analysis date, YYYY-MM-DD (default: today)."),
+    horizon: int = typer.Option(0, help="Days ahead for expected purchases (default: settings)."),
+    months: int = typer.Option(-1, help="Months of lifetime value (default: settings)."),
     discount: float = typer.Option(-1.0, help="Discount rate per month (default: settings)."),
 ) -> None:
     """Score every customer in the database (tier, segment, CLV, churn risk) and store it."""
@@ -196,11 +220,8 @@ def analyze_refresh(
 
 def _progress() -> Progress:
     return Progress(
-        "[progress.description]{task.description}",
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeRemainingColumn(),
-        console=console,
+        "[progress.description]{task.description}", BarColumn(), MofNCompleteColumn(),
+        TimeRemainingColumn(), console=console,
     )
 
 
@@ -227,12 +248,8 @@ def import_(
         with _progress() as progress:
             task = progress.add_task(f"import {path.name}", total=None)
             report = import_file(
-                name=path.name,
-                data=path.read_bytes(),
-                what=what.value,
-                actor=actor,
-                skip_invalid=skip_invalid,
-                encoding=encoding,
+                name=path.name, data=path.read_bytes(), what=what.value, actor=actor,
+                skip_invalid=skip_invalid, encoding=encoding,
                 progress=lambda done, total: progress.update(task, completed=done, total=total),
             )
     except ImportFileError as error:
@@ -276,9 +293,7 @@ def export(
 @app.command()
 def createuser(
     username: str,
-    role: str = typer.Option(
-        "agent", help="agent, key_account_manager, supervisor, analyst, admin"
-    ),
+    role: str = typer.Option("agent", help="agent, key_account_manager, supervisor, analyst, admin"),
     password: str = typer.Option(..., prompt=True, hide_input=True, confirmation_prompt=True),
     name: str = typer.Option("", help="Full name."),
 ) -> None:
