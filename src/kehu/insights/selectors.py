@@ -160,3 +160,60 @@ def tier_totals() -> list[dict]:
 
 def clv_values() -> list[float]:
     return [float(v) for v in CustomerValue.objects.exclude(clv=None).values_list("clv", flat=True)]
+
+
+def value_charts(*, start: date, end: date) -> dict:
+    """The curves of the analytics page from the transactions of [start, end], computed
+    by kehu.analytics as of `end`: Pareto and Lorenz of revenue, the whale curve of profit
+    (empty when no cost is known), and the cohort retention matrix."""
+    from kehu import analytics
+
+    con = analytics.connect()
+    table = analytics.transactions_table(
+        table=con.create_table("transactions", transactions_arrow(start=start, end=end))
+    )
+    summary = con.create_table("summary", analytics.customer_summary(transactions=table, now=end))
+    charts: dict = {"pareto": [], "lorenz": [], "whale": [], "gini": None}
+    try:
+        pareto = analytics.pareto_curve(summary=summary, measure="revenue", points=50)
+    except ValueError:
+        pareto = []
+    if pareto:
+        lorenz = analytics.lorenz_curve(summary=summary, measure="revenue", points=50)
+        charts["pareto"] = [[p.customers, p.value] for p in pareto]
+        charts["lorenz"] = [[p.customers, p.value] for p in lorenz]
+        charts["gini"] = analytics.gini(curve=lorenz)
+    try:
+        whale = analytics.pareto_curve(summary=summary, measure="profit", points=50)
+        charts["whale"] = [[p.customers, p.value] for p in whale]
+    except ValueError:
+        pass
+    cohorts = analytics.cohort_retention(transactions=table, now=end).to_pyarrow().to_pylist()
+    months = sorted({row["cohort"] for row in cohorts})
+    charts["cohorts"] = {
+        "cohorts": [month.strftime("%Y-%m") for month in months],
+        "cells": [
+            [row["months_since"], months.index(row["cohort"]), round(row["retention"], 4)]
+            for row in cohorts
+        ],
+        "sizes": {
+            row["cohort"].strftime("%Y-%m"): row["size"]
+            for row in cohorts
+            if row["months_since"] == 0
+        },
+    }
+    return charts
+
+
+def clv_histogram(*, bins: int = 12) -> dict:
+    """Customers per band of lifetime value, for the distribution chart."""
+    import numpy as np
+
+    values = clv_values()
+    if not values:
+        return {"bands": [], "customers": []}
+    counts, edges = np.histogram(values, bins=bins)
+    return {
+        "bands": [f"{edges[i]:,.0f}–{edges[i + 1]:,.0f}" for i in range(len(counts))],
+        "customers": counts.tolist(),
+    }
