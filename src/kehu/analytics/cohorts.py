@@ -43,5 +43,6 @@ def cohort_retention(*, transactions: ir.Table, now: dt.date | dt.datetime) -> i
         "months_since",
         "customers",
         "size",
-        retention=matrix.customers / matrix.size,
+        # As a float: PostgreSQL divides two integers into an integer.
+        retention=matrix.customers.cast("float64") / matrix.size,
     ).order_by(["cohort", "months_since"])
