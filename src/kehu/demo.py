@@ -288,6 +288,10 @@ def _demo_service(rng: random.Random, customers: list[Customer]) -> None:
         service.sla_policy_create(name="一般工单", kind="", priority="", key_accounts=False,
                                   first_response_minutes=240, resolution_minutes=2400,
                                   calendar=calendar)
+        service.sla_policy_create(name="流失风险客户投诉", kind="complaint", priority="",
+                                  key_accounts=False, customer_value="churn_risk",
+                                  first_response_minutes=60, resolution_minutes=720,
+                                  calendar=calendar)
     now = timezone.now()
     for number, customer in enumerate(customers):
         opened = now - timedelta(days=rng.randrange(0, 20), hours=rng.randrange(0, 8))
@@ -362,6 +366,10 @@ def _demo_promises(rng: random.Random, customers: list[Customer]) -> None:
     ):
         promises.follow_up_policy_save(policy=FollowUpPolicy(
             name=name, trigger=trigger, days=days, kind=kind, purpose=purpose, owner=supervisor))
+    if not FollowUpPolicy.objects.filter(trigger="segment_every").exists():
+        promises.follow_up_policy_save(policy=FollowUpPolicy(
+            name="不能失去的客户季度回访", trigger="segment_every", segment="cannot_lose", days=90,
+            kind="phone", purpose="了解近况和需求，留住老客户", owner=supervisor))
     now = timezone.now()
     for number, customer in enumerate(customers):
         owner = agent if number % 2 else manager
