@@ -189,9 +189,11 @@ def demo_load(
     return report
 
 
-PRODUCTS = (("空调安装", "安装服务", 300, 0.55), ("明前龙井 250g 礼盒", "茶叶", 680, 0.6),
-            ("每月流量套餐 50G", "通信", 99, 0.35), ("上门保养", "维修保养", 150, 0.5),
-            ("高钙牛奶一箱", "食品", 60, 0.8), ("热水器", "家电", 2400, 0.75))
+# Typical spend per visit of a customer, within a few times of each other: a few very big
+# spenders would leave the Gamma-Gamma model without a mean (q <= 1) and the demo without CLV.
+PRODUCTS = (("空调安装", "安装服务", 300, 0.55), ("明前龙井 250g 礼盒", "茶叶", 480, 0.6),
+            ("每月流量套餐 50G", "通信", 199, 0.35), ("上门保养", "维修保养", 150, 0.5),
+            ("高钙牛奶一箱", "食品", 120, 0.8), ("热水器配件", "家电", 360, 0.75))
 
 
 def _demo_sales(rng: random.Random, customers: list[Customer], *, seed: int) -> None:
