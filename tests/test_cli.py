@@ -273,9 +273,10 @@ def test_demo_same_seed_gives_the_same_names(data_dir):
     contacts = sorted(Contact.objects.values_list("name", flat=True))
     # What the demo made around the customers, which protects them from deletion.
     from kehu.promises.models import Commitment, FollowUp
+    from kehu.sales.models import Transaction
     from kehu.service.models import Case, ImprovementAction
 
-    for model in (FollowUp, Commitment, ImprovementAction, Case, Customer):
+    for model in (FollowUp, Commitment, ImprovementAction, Case, Transaction, Customer):
         model.objects.all().delete()
     result = kehu("demo", "--customers", "20", "--seed", "5")
     assert result.exit_code == 0, result.output

@@ -186,7 +186,63 @@ def demo_load(
     _demo_service(rng, list(sample[: min(customers, 60)]))
     _demo_promises(rng, list(sample[60 : min(customers, 90)]))
     _demo_feedback(rng, list(sample[: min(customers, 200)]))
+    _demo_sales(rng, list(sample), seed=seed)
     return report
+
+
+# Typical spend per visit of a customer, within a few times of each other: a few very big
+# spenders would leave the Gamma-Gamma model without a mean (q <= 1) and the demo without CLV.
+PRODUCTS = (("空调安装", "安装服务", 300, 0.55), ("明前龙井 250g 礼盒", "茶叶", 480, 0.6),
+            ("每月流量套餐 50G", "通信", 199, 0.35), ("上门保养", "维修保养", 150, 0.5),
+            ("高钙牛奶一箱", "食品", 120, 0.8), ("热水器配件", "家电", 360, 0.75))
+
+
+def _demo_sales(rng: random.Random, customers: list[Customer], *, seed: int) -> None:
+    """Two years of purchases (a few refunded, some sold at a loss) with customers who stay
+    and customers who drift away, then one value refresh: the card shows real tiers,
+    segments, lifetime value and churn risk after `make run`."""
+    from datetime import timedelta
+    from decimal import Decimal
+
+    from django.utils import timezone
+
+    from kehu.insights.services import value_refresh
+    from kehu.sales.models import Transaction
+
+    if not customers or Transaction.objects.exists():
+        return
+    now = timezone.now()
+    rows = []
+    for customer in customers:
+        product, category, price, cost_share = rng.choice(PRODUCTS)
+        at = now - timedelta(days=rng.randrange(30, 730), hours=rng.randrange(0, 10))
+        gap = rng.randrange(7, 90)
+        # Half keep coming; the others stop after a few purchases, some of them long ago.
+        visits = 60 if rng.random() < 0.5 else rng.randrange(1, 6)
+        for _ in range(visits):
+            if at >= now:
+                break
+            amount = Decimal(price * rng.uniform(0.6, 1.6)).quantize(Decimal("0.01"))
+            # One customer in ten is sold to below cost (discounts, free service calls).
+            share = cost_share * (1.6 if customer.pk % 10 == 0 else 1.0)
+            purchase = Transaction(
+                customer=customer, kind=Transaction.Kind.PURCHASE, occurred_at=at,
+                amount=amount, cost=(amount * Decimal(share)).quantize(Decimal("0.01")),
+                product=product, category=category, channel=rng.choice(("shop", "web", "phone")),
+                external_id=f"DEMO-{seed}-T{len(rows)}",
+            )
+            rows.append(purchase)
+            if rng.random() < 0.03:
+                rows.append(Transaction(
+                    customer=customer, kind=Transaction.Kind.REFUND,
+                    occurred_at=at + timedelta(days=2), amount=amount, product=product,
+                    category=category, channel=purchase.channel,
+                    external_id=f"DEMO-{seed}-T{len(rows)}",
+                ))
+            at += timedelta(days=max(1, gap + rng.randrange(-gap // 3, gap // 3 + 1)))
+    Transaction.objects.bulk_create([row for row in rows if row.occurred_at <= now],
+                                    batch_size=2000)
+    value_refresh(now=now)
 
 
 COMPLAINTS = (
@@ -234,6 +290,10 @@ def _demo_service(rng: random.Random, customers: list[Customer]) -> None:
                                   resolution_minutes=480, calendar=calendar)
         service.sla_policy_create(name="一般工单", kind="", priority="", key_accounts=False,
                                   first_response_minutes=240, resolution_minutes=2400,
+                                  calendar=calendar)
+        service.sla_policy_create(name="流失风险客户投诉", kind="complaint", priority="",
+                                  key_accounts=False, customer_value="churn_risk",
+                                  first_response_minutes=60, resolution_minutes=720,
                                   calendar=calendar)
     now = timezone.now()
     for number, customer in enumerate(customers):
@@ -309,6 +369,10 @@ def _demo_promises(rng: random.Random, customers: list[Customer]) -> None:
     ):
         promises.follow_up_policy_save(policy=FollowUpPolicy(
             name=name, trigger=trigger, days=days, kind=kind, purpose=purpose, owner=supervisor))
+    if not FollowUpPolicy.objects.filter(trigger="segment_every").exists():
+        promises.follow_up_policy_save(policy=FollowUpPolicy(
+            name="不能失去的客户季度回访", trigger="segment_every", segment="cannot_lose", days=90,
+            kind="phone", purpose="了解近况和需求，留住老客户", owner=supervisor))
     now = timezone.now()
     for number, customer in enumerate(customers):
         owner = agent if number % 2 else manager

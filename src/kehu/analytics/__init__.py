@@ -14,6 +14,7 @@ NumPy/SciPy on the per-customer summary, compressed to its distinct rows.
     fit = bgnbd_fit(frequency=data["frequency"], recency=data["recency"], T=data["T"])
 """
 
+from kehu.analytics.cohorts import cohort_retention
 from kehu.analytics.models import (
     BGNBD,
     GammaGamma,
@@ -106,4 +107,5 @@ __all__ = [
     "lost_customers_loss",
     "relationship_keeping_profit",
     "relationship_types",
+    "cohort_retention",
 ]

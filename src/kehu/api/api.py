@@ -7,6 +7,7 @@ from ninja.security import django_auth
 from kehu.api.auth import TokenAuth
 from kehu.customers.api import router as customers_router
 from kehu.feedback.api import router as feedback_router
+from kehu.insights.api import router as insights_router
 from kehu.loyalty.api import router as loyalty_router
 from kehu.promises.api import router as promises_router
 from kehu.service.api import router as service_router
@@ -18,7 +19,7 @@ api = NinjaAPI(
     version="1",
     description="Customers, contacts, calls and caller lookup, service cases, promises and "
     "follow-ups, surveys and satisfaction results, loyalty (members, points, rewards, "
-    "offers) and transactions. "
+    "offers) and transactions, customer value (scores, churn risk, refreshes). "
     "Authenticate with `Authorization: Bearer <token>` "
     "(create tokens under Account → API tokens) or a signed-in session.",
     auth=[TokenAuth(), django_auth],
@@ -32,6 +33,7 @@ api.add_router("/", promises_router)
 api.add_router("/", feedback_router)
 api.add_router("/", service_reports_router)
 api.add_router("/", loyalty_router)
+api.add_router("/", insights_router)
 
 
 @api.exception_handler(PermissionDenied)

@@ -54,6 +54,7 @@ INSTALLED_APPS = [
     "kehu.webhooks",
     "kehu.webform",
     "kehu.feedback",
+    "kehu.insights",
 ]
 
 MIDDLEWARE = [
@@ -146,6 +147,13 @@ KEHU_PHONE_REGION = env_str("KEHU_PHONE_REGION", "CN")
 KEHU_CURRENCY = env_str("KEHU_CURRENCY", "CNY")
 # How long before a promise falls due its owner is reminded.
 KEHU_PROMISE_REMINDER_HOURS = env_int("KEHU_PROMISE_REMINDER_HOURS", 24)
+# Customer value refresh (kehu analyze refresh, nightly): days ahead for expected
+# purchases, months of lifetime value (30 days each) discounted at a rate per month, and
+# the probability of still being a customer below which a repeat buyer is at churn risk.
+KEHU_VALUE_HORIZON_DAYS = env_int("KEHU_VALUE_HORIZON_DAYS", 90)
+KEHU_VALUE_CLV_MONTHS = env_int("KEHU_VALUE_CLV_MONTHS", 12)
+KEHU_VALUE_DISCOUNT_RATE = float(env_str("KEHU_VALUE_DISCOUNT_RATE", "0.01"))
+KEHU_VALUE_CHURN_THRESHOLD = float(env_str("KEHU_VALUE_CHURN_THRESHOLD", "0.5"))
 # Largest file an agent may attach to a case.
 KEHU_ATTACHMENT_MAX_MB = env_int("KEHU_ATTACHMENT_MAX_MB", 10)
 

@@ -23,6 +23,7 @@ urlpatterns = [
     path("", include("kehu.webhooks.urls")),
     path("", include("kehu.webform.urls")),
     path("", include("kehu.feedback.urls")),
+    path("", include("kehu.insights.urls")),
     path("cti/<str:token>", telephony_views.cti_webhook, name="cti_webhook"),
     path("accounts/login/", user_views.login, name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),

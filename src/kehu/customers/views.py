@@ -18,6 +18,7 @@ from kehu.customers.forms import (
 from kehu.customers.models import Contact, Customer
 from kehu.customers.phones import phone_parse_or_none
 from kehu.feedback import selectors as feedback_selectors
+from kehu.insights import selectors as insights_selectors
 from kehu.loyalty import selectors as loyalty_selectors
 from kehu.promises import selectors as promise_selectors
 from kehu.promises.forms import CommitmentForm
@@ -108,6 +109,7 @@ def customer_card(request, pk: int):
         "latest_scores": feedback_selectors.customer_latest_scores(customer=customer),
         "purchases": sales_selectors.customer_recent_purchases(customer=customer),
         "loyalty_member": loyalty_selectors.customer_member(customer=customer),
+        "value": insights_selectors.customer_value(customer=customer),
     })
 
 

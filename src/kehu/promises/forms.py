@@ -101,7 +101,7 @@ class VisitRecordForm(forms.Form):
 class PolicyForm(forms.ModelForm):
     class Meta:
         model = FollowUpPolicy
-        fields = ["name", "trigger", "days", "kind", "purpose", "owner", "is_active"]
+        fields = ["name", "trigger", "days", "segment", "kind", "purpose", "owner", "is_active"]
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

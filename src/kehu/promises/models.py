@@ -6,6 +6,8 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from kehu.insights.models import Segment
+
 TEXT_MAX = 2000
 
 
@@ -92,6 +94,7 @@ class FollowUpPolicy(models.Model):
         MISSED_CALL = "missed_call", _("A missed call from a known customer")
         LOST_CUSTOMER = "lost_customer", _("A lost customer: win-back contact")
         FIRST_PURCHASE = "first_purchase", _("N days after a customer's first purchase")
+        SEGMENT_EVERY = "segment_every", _("Customers in a value segment, every N days")
 
     name = models.CharField(_("name"), max_length=100)
     trigger = models.CharField(_("when"), max_length=30, choices=Trigger.choices)
@@ -99,6 +102,10 @@ class FollowUpPolicy(models.Model):
         _("N days"), default=0, validators=[MinValueValidator(0)]
     )
     kind = models.CharField(_("kind of follow-up"), max_length=10, choices=FollowUpKind.choices)
+    # The RFM segment of the latest value refresh a segment policy targets.
+    segment = models.CharField(
+        _("value segment"), max_length=30, choices=Segment.choices, blank=True
+    )
     purpose = models.CharField(_("purpose"), max_length=200)
     # Who gets the follow-up when the customer has no account manager.
     owner = models.ForeignKey(

@@ -432,6 +432,11 @@ def visit_record(
 def follow_up_policy_save(*, policy: FollowUpPolicy) -> FollowUpPolicy:
     if policy.trigger == FollowUpPolicy.Trigger.KEY_ACCOUNT_EVERY and policy.days < 1:
         raise ValidationError({"days": _("Key accounts need a period of at least one day.")})
+    if policy.trigger == FollowUpPolicy.Trigger.SEGMENT_EVERY:
+        if not policy.segment:
+            raise ValidationError({"segment": _("Choose the segment to follow up.")})
+        if policy.days < 1:
+            raise ValidationError({"days": _("A segment needs a period of at least one day.")})
     if not policy.owner.can(Capability.FOLLOW_UP_WORK):
         raise ValidationError({"owner": _("This user may not own promises or follow-ups.")})
     policy.name, policy.purpose = policy.name.strip(), policy.purpose.strip()
@@ -454,6 +459,10 @@ def _occasions(policy: FollowUpPolicy, *, now: datetime):
         period = int(now.timestamp() // days.total_seconds())
         accounts = live.filter(tags__name__in=KEY_ACCOUNT_TAGS).exclude(status="lost").distinct()
         return [(c, f"every-{period}", now, c.owner) for c in accounts]
+    if policy.trigger == FollowUpPolicy.Trigger.SEGMENT_EVERY:
+        period = int(now.timestamp() // days.total_seconds())
+        members = live.filter(value__segment=policy.segment).exclude(status="lost")
+        return [(c, f"{policy.segment}-{period}", now, c.owner) for c in members]
     if policy.trigger == FollowUpPolicy.Trigger.AFTER_RESOLVED:
         # Resolved within the last 90 days, so a new policy does not call about old ones.
         resolved = Case.objects.filter(

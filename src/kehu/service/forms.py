@@ -28,6 +28,7 @@ from kehu.service.models import (
     ImprovementAction,
     Remedy,
     RootCause,
+    SlaPolicy,
     default_hours,
     validate_region,
     validate_time_zone,
@@ -263,6 +264,12 @@ class SlaPolicyForm(forms.Form):
         label=_("For key accounts"),
         required=False,
         help_text=_("Applies only to customers tagged VIP or 大客户, and wins for them."),
+    )
+    customer_value = forms.ChoiceField(
+        label=_("Customer value"),
+        choices=[("", _("Any customer"))] + SlaPolicy._meta.get_field("customer_value").choices,
+        required=False,
+        help_text=_("From the latest value refresh; a matching policy wins for these customers."),
     )
     first_response_minutes = forms.IntegerField(
         label=_("First response within (business minutes)"), min_value=1

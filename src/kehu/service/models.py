@@ -155,13 +155,25 @@ class SlaPolicy(models.Model):
     """Targets in business minutes for cases of a kind and priority (blank: any).
 
     The most specific policy wins; a policy for key accounts applies only to key-account
-    customers (tagged "VIP" or "大客户"), and wins over one that is not.
+    customers (tagged "VIP" or "大客户"), and wins over one that is not. A policy for a
+    customer value (the most profitable tier, or at risk of leaving, from the latest value
+    refresh) applies only to such customers, and wins next.
     """
 
     name = models.CharField(_("name"), max_length=100)
     kind = models.CharField(_("case kind"), max_length=20, blank=True)
     priority = models.CharField(_("priority"), max_length=10, blank=True)
     key_accounts = models.BooleanField(_("for key accounts"), default=False)
+    # From the latest value refresh (kehu.insights); values as insights.selectors names them.
+    customer_value = models.CharField(
+        _("customer value"),
+        max_length=20,
+        blank=True,
+        choices=[
+            ("top_tier", _("Most profitable tier")),
+            ("churn_risk", _("At risk of leaving")),
+        ],
+    )
     first_response_minutes = models.PositiveIntegerField(
         _("first response within (business minutes)")
     )

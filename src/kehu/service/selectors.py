@@ -96,16 +96,21 @@ def customer_is_key_account(customer) -> bool:
     return customer.tags.filter(name__in=KEY_ACCOUNT_TAGS).exists()
 
 
-def sla_policy_for(*, kind: str, priority: str, key_account: bool) -> SlaPolicy | None:
-    """The most specific matching policy: key accounts first, then kind, then priority."""
+def sla_policy_for(
+    *, kind: str, priority: str, key_account: bool, values: set[str] | frozenset[str] = frozenset()
+) -> SlaPolicy | None:
+    """The most specific matching policy: key accounts first, then customer value (the
+    conditions in `values` the customer meets), then kind, then priority."""
     candidates = SlaPolicy.objects.filter(
         kind__in=[kind, ""],
         priority__in=[priority, ""],
         key_accounts__in=[False, True] if key_account else [False],
+        customer_value__in=["", *sorted(values)],
     ).select_related("calendar")
     return max(
         candidates,
-        key=lambda p: (p.key_accounts, p.kind != "", p.priority != "", -p.pk),
+        key=lambda p: (p.key_accounts, p.customer_value != "", p.kind != "", p.priority != "",
+                       -p.pk),
         default=None,
     )
 

@@ -15,6 +15,7 @@ from django.db.models import DateTimeField, F, QuerySet, Value
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
+from kehu.insights.selectors import customer_value_conditions
 from kehu.service import selectors, worksheet
 from kehu.service.calendars import WorkingTime
 from kehu.service.models import (
@@ -320,7 +321,10 @@ def case_create(
         exclude=["reference", "customer", "contact", "owner", "category", "created_by"]
     )
     policy = selectors.sla_policy_for(
-        kind=kind, priority=priority, key_account=selectors.customer_is_key_account(customer)
+        kind=kind,
+        priority=priority,
+        key_account=selectors.customer_is_key_account(customer),
+        values=customer_value_conditions(customer=customer),
     )
     if policy is not None:
         case.sla_policy = policy
@@ -633,6 +637,7 @@ def sla_policy_create(
     first_response_minutes: int,
     resolution_minutes: int,
     calendar: BusinessCalendar | None,
+    customer_value: str = "",
 ) -> SlaPolicy:
     """A new policy; it applies to cases opened from now on (open cases keep their targets)."""
     return _sla_policy_save(
@@ -641,6 +646,7 @@ def sla_policy_create(
             kind=kind,
             priority=priority,
             key_accounts=key_accounts,
+            customer_value=customer_value,
             first_response_minutes=first_response_minutes,
             resolution_minutes=resolution_minutes,
             calendar=calendar,

@@ -16,6 +16,7 @@ from django.views.decorators.http import require_POST
 
 from kehu.customers.choices import STYLE_GUIDANCE, ContactOutcome, ContactReason
 from kehu.customers.models import Customer
+from kehu.insights import selectors as insights_selectors
 from kehu.loyalty import selectors as loyalty_selectors
 from kehu.promises import selectors as promise_selectors
 from kehu.service import selectors as service_selectors
@@ -123,6 +124,7 @@ def _panel_context(alert: CallAlert, form: CallLogForm | None = None) -> dict:
         "loyalty_member": (
             loyalty_selectors.customer_member(customer=customer) if customer else None
         ),
+        "value": insights_selectors.customer_value(customer=customer) if customer else None,
         "log_form": form or CallLogForm(),
         "style_guidance": STYLE_GUIDANCE,
     }

@@ -36,6 +36,8 @@ class Capability(models.TextChoices):
     SALES_RECORD = "sales.record", _("Record purchases and refunds")
     LOYALTY_WORK = "loyalty.work", _("Enrol members and redeem their points")
     LOYALTY_MANAGE = "loyalty.manage", _("Run the loyalty programme: tiers, rewards, offers, adjustments")
+    INSIGHTS_VIEW = "insights.view", _("See customer value analytics and the churn-risk list")
+    INSIGHTS_REFRESH = "insights.refresh", _("Recompute every customer's value scores")
 
 
 _ALL = frozenset(Role)
@@ -73,6 +75,8 @@ CAPABILITY_ROLES: dict[Capability, frozenset[Role]] = {
         {Role.AGENT, Role.KEY_ACCOUNT_MANAGER, Role.SUPERVISOR, Role.ADMIN}
     ),
     Capability.LOYALTY_MANAGE: frozenset({Role.SUPERVISOR, Role.ADMIN}),
+    Capability.INSIGHTS_VIEW: frozenset({Role.SUPERVISOR, Role.ANALYST, Role.ADMIN}),
+    Capability.INSIGHTS_REFRESH: frozenset({Role.ANALYST, Role.ADMIN}),
 }
 
 
