@@ -167,6 +167,28 @@ def test_the_rewritten_expectation_is_fhl_equation_10():
     np.testing.assert_allclose(ours, direct, rtol=1e-9)
 
 
+@pytest.mark.parametrize("horizon", [30.0, 900.0])
+def test_fits_with_huge_a_and_b_still_predict(horizon):
+    """A fit where every customer drops out at much the same rate runs a and b to the
+    millions, where scipy's ₂F₁ overflows: the predictions stay finite and continue
+    those of smaller a and b with the same dropout probability a / (a + b)."""
+    x = np.array([0.0, 1, 5, 20, 200])
+    t_x = np.array([0.0, 10, 40, 50, 59])
+    big_t = np.full(5, 60.0)
+    futures = [
+        expected_purchases(
+            model=BGNBD(r=0.5, alpha=10.0, a=a, b=3 * a, log_likelihood=0, customers=0),
+            horizon=horizon, frequency=x, recency=t_x, T=big_t,
+        )
+        for a in (2e3, 2e5, 2e9)
+    ]
+    assert all(np.isfinite(future).all() for future in futures)
+    np.testing.assert_allclose(futures[1], futures[2], rtol=1e-3)
+    # a = 2,000 is still computed the ordinary way; only 200 purchases (x/a no longer
+    # small) tell it from the limit.
+    np.testing.assert_allclose(futures[0][:4], futures[2][:4], rtol=1e-2)
+
+
 def test_compressing_repeated_customers_changes_nothing(cdnow, fitted):
     doubled = pd.concat([cdnow, cdnow])
     twice = bgnbd_fit(frequency=doubled.frequency, recency=doubled.recency, T=doubled["T"])

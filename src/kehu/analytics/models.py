@@ -225,9 +225,30 @@ def _expected_purchases(
     # on (x, T) only, and ₂F₁ is slow: computed once per distinct pair (`pairs`).
     (xs, ts), pair = pairs
     z = horizon / (alpha + ts + horizon)
-    brackets = 1.0 - (1.0 - z) ** (a - 1) * hyp2f1(a + b - 1 - r, a - 1, a + b + xs - 1, z)
+    with np.errstate(invalid="ignore", over="ignore"):
+        brackets = 1.0 - (1.0 - z) ** (a - 1) * hyp2f1(a + b - 1 - r, a - 1, a + b + xs - 1, z)
+    failed = ~np.isfinite(brackets)
+    if failed.any():
+        brackets[failed] = _brackets_large_ab(model, xs[failed], z[failed])
     alive = expit(-_log_odds_dead(model, x, t_x, big_t))
     return (a + b + x - 1) / (a - 1) * brackets[pair] * alive
+
+
+def _brackets_large_ab(model: BGNBD, xs: Array, z: Array) -> Array:
+    """The bracket of _expected_purchases where scipy's ₂F₁ gives up: fits that run a and
+    b to very large values (every customer drops out at much the same rate), or horizons
+    many times the customers' age. Pfaff's transformation (1−z)^B ₂F₁(A,B;C;z) =
+    ₂F₁(C−A, B; C; z/(z−1)) leaves ₂F₁(r+x, a−1; a+b+x−1; w), bounded, which scipy
+    computes for moderate z; where it cannot either, its limit for large a and b,
+    (1 − q·w)^−(r+x) with q = (a−1)/(a+b+x−1), exact to O(1/a)."""
+    r, a, b = model.r, model.a, model.b
+    w = z / (z - 1.0)
+    with np.errstate(invalid="ignore", over="ignore"):
+        brackets = 1.0 - hyp2f1(r + xs, a - 1, a + b + xs - 1, w)
+    failed = ~np.isfinite(brackets)
+    q = (a - 1) / (a + b + xs[failed] - 1)
+    brackets[failed] = -np.expm1(-(r + xs[failed]) * np.log1p(-q * w[failed]))
+    return brackets
 
 
 # --- Gamma-Gamma ------------------------------------------------------------------
