@@ -116,7 +116,7 @@ def populate(members: int, per_member: int, seed: int) -> None:
         cursor.execute(
             "INSERT INTO sales_transaction (customer_id, kind, occurred_at, amount, currency,"
             " product, category, channel, created_at, refund_of_id)"
-            " SELECT customer_id, 'refund', occurred_at, round(amount / 2, 2), currency, '',"
+            " SELECT customer_id, 'refund', occurred_at, round(amount / 2.0, 2), currency, '',"
             " category, channel, created_at, id FROM sales_transaction"
             " WHERE id % 20 = 0")
         Programme.objects.update_or_create(pk=1, defaults={"window_days": 365})
