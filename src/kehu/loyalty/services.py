@@ -130,8 +130,8 @@ def _dt(value: datetime):
 
 
 def _typed(expression: str, type_: str = "timestamp with time zone") -> str:
-    """PostgreSQL needs the type of a parameter or NULL in CREATE TABLE AS; SQLite would
-    turn a timestamp into a number by a cast."""
+    """PostgreSQL needs the type of a parameter or NULL in a subquery's select list; SQLite
+    would turn a timestamp into a number by a cast."""
     return f"CAST({expression} AS {type_})" if connection.vendor == "postgresql" else expression
 
 
@@ -146,24 +146,38 @@ def _floor(expression: str) -> str:
     return f"CAST(ROUND({expression}, 6) AS INTEGER)"
 
 
-def _apply_pending(kind: str) -> None:
-    """Moves the rows of temporary table loyalty_pending (member_id, transaction_id, points,
-    at, lot_at) into the ledger, and the members' balances by their sums."""
+def _append_rows(kind: str, select: str, params: list) -> int:
+    """Appends the rows of `select` (member_id, transaction_id, points, at, lot_at) to the
+    ledger in one INSERT … SELECT, and moves the members' balances by their sums; returns
+    the sum of the points appended. Call it inside a transaction."""
+    columns = "member_id, kind, points, at, lot_at, transaction_id, reason, created_by_id"
+    insert = (f"INSERT INTO loyalty_pointsentry ({columns})"
+              " SELECT q.member_id, %s, q.points, q.at, q.lot_at, q.transaction_id, '', NULL"
+              f" FROM ({select}) q WHERE q.points <> 0")
     with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            # The rows just written, summed in the same statement: never another's.
+            cursor.execute(
+                f"WITH added AS ({insert} RETURNING member_id, points),"
+                " sums AS (SELECT member_id, SUM(points) AS points FROM added"
+                "  GROUP BY member_id),"
+                " moved AS (UPDATE loyalty_member m SET balance = m.balance + s.points"
+                "  FROM sums s WHERE s.member_id = m.id)"
+                " SELECT COALESCE(SUM(points), 0) FROM sums", [kind, *params])
+            return int(cursor.fetchone()[0])
+        # SQLite: the transaction holds the write lock and ids only grow (AUTOINCREMENT),
+        # so the rows past the last id before are this INSERT's.
+        cursor.execute("SELECT COALESCE(MAX(id), 0) FROM loyalty_pointsentry")
+        before = cursor.fetchone()[0]
+        cursor.execute(insert, [kind, *params])
+        added = "SELECT member_id, SUM(points) AS points FROM loyalty_pointsentry" \
+            " WHERE id > %s GROUP BY member_id"
         cursor.execute(
-            "INSERT INTO loyalty_pointsentry"
-            " (member_id, kind, points, at, lot_at, transaction_id, reason, created_by_id)"
-            " SELECT member_id, %s, points, at, lot_at, transaction_id, '', NULL"
-            " FROM loyalty_pending WHERE points <> 0", [kind])
-        cursor.execute("DROP TABLE IF EXISTS loyalty_pending_sum")
-        cursor.execute(
-            "CREATE TEMPORARY TABLE loyalty_pending_sum AS SELECT member_id, SUM(points) AS"
-            " points FROM loyalty_pending GROUP BY member_id")
-        cursor.execute(
-            "UPDATE loyalty_member SET balance = balance + s.points FROM loyalty_pending_sum s"
-            " WHERE s.member_id = loyalty_member.id")
-        cursor.execute("DROP TABLE loyalty_pending_sum")
-        cursor.execute("DROP TABLE loyalty_pending")
+            f"UPDATE loyalty_member SET balance = balance + s.points FROM ({added}) s"
+            " WHERE s.member_id = loyalty_member.id", [before])
+        cursor.execute("SELECT COALESCE(SUM(points), 0) FROM loyalty_pointsentry"
+                       " WHERE id > %s", [before])
+        return int(cursor.fetchone()[0])
 
 
 def _earn_between(first_id: int, last_id: int, programme: Programme) -> None:
@@ -181,39 +195,34 @@ def _earn_between(first_id: int, last_id: int, programme: Programme) -> None:
                  if rate != "1" else "")
     points = _floor(f"t.amount * %s * {rate} * {campaign} * (100 + COALESCE(r.bonus_percent, 0))"
                     " / 100")
-    with connection.cursor() as cursor:
-        cursor.execute("DROP TABLE IF EXISTS loyalty_pending")
-        cursor.execute(
-            "CREATE TEMPORARY TABLE loyalty_pending AS"
-            f" SELECT m.id AS member_id, t.id AS transaction_id, {points} AS points,"
-            " t.occurred_at AS at, t.occurred_at AS lot_at"
-            " FROM sales_transaction t"
-            " JOIN loyalty_member m ON m.customer_id = t.customer_id"
-            " LEFT JOIN loyalty_tier r ON r.id = m.tier_id"
-            f" {rate_join}"
-            " WHERE t.id BETWEEN %s AND %s AND t.kind = 'purchase'"
-            " AND t.occurred_at >= m.joined_at"
-            " AND NOT EXISTS (SELECT 1 FROM loyalty_pointsentry e"
-            "  WHERE e.transaction_id = t.id AND e.kind = 'earn')",
-            [programme.points_per_unit, first_id, last_id])
-    _apply_pending(PointsEntry.Kind.EARN)
+    _append_rows(
+        PointsEntry.Kind.EARN,
+        f"SELECT m.id AS member_id, t.id AS transaction_id, {points} AS points,"
+        " t.occurred_at AS at, t.occurred_at AS lot_at"
+        " FROM sales_transaction t"
+        " JOIN loyalty_member m ON m.customer_id = t.customer_id"
+        " LEFT JOIN loyalty_tier r ON r.id = m.tier_id"
+        f" {rate_join}"
+        " WHERE t.id BETWEEN %s AND %s AND t.kind = 'purchase'"
+        " AND t.occurred_at >= m.joined_at"
+        " AND NOT EXISTS (SELECT 1 FROM loyalty_pointsentry e"
+        "  WHERE e.transaction_id = t.id AND e.kind = 'earn')",
+        [programme.points_per_unit, first_id, last_id])
     earned_on = "e.points * (COALESCE((SELECT SUM(o.amount) FROM sales_transaction o" \
         " WHERE o.refund_of_id = t.refund_of_id AND o.id < t.id), 0){plus}) / p.amount"
     taken = (f"{_floor(earned_on.format(plus=' + t.amount'))}"
              f" - {_floor(earned_on.format(plus=''))}")
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "CREATE TEMPORARY TABLE loyalty_pending AS"
-            f" SELECT e.member_id AS member_id, t.id AS transaction_id, -({taken}) AS points,"
-            " t.occurred_at AS at, e.lot_at AS lot_at"
-            " FROM sales_transaction t"
-            " JOIN sales_transaction p ON p.id = t.refund_of_id"
-            " JOIN loyalty_pointsentry e ON e.transaction_id = p.id AND e.kind = 'earn'"
-            " WHERE t.id BETWEEN %s AND %s AND t.kind = 'refund'"
-            " AND NOT EXISTS (SELECT 1 FROM loyalty_pointsentry x"
-            "  WHERE x.transaction_id = t.id AND x.kind = 'clawback')",
-            [first_id, last_id])
-    _apply_pending(PointsEntry.Kind.CLAWBACK)
+    _append_rows(
+        PointsEntry.Kind.CLAWBACK,
+        f"SELECT e.member_id AS member_id, t.id AS transaction_id, -({taken}) AS points,"
+        " t.occurred_at AS at, e.lot_at AS lot_at"
+        " FROM sales_transaction t"
+        " JOIN sales_transaction p ON p.id = t.refund_of_id"
+        " JOIN loyalty_pointsentry e ON e.transaction_id = p.id AND e.kind = 'earn'"
+        " WHERE t.id BETWEEN %s AND %s AND t.kind = 'refund'"
+        " AND NOT EXISTS (SELECT 1 FROM loyalty_pointsentry x"
+        "  WHERE x.transaction_id = t.id AND x.kind = 'clawback')",
+        [first_id, last_id])
 
 
 def points_earn_pending(*, chunk: int = EARN_CHUNK, progress=lambda done, total: None) -> int:
@@ -257,23 +266,17 @@ def points_expire(*, now: datetime | None = None) -> int:
         return 0
     now = _now(now)
     cutoff = now - timedelta(days=programme.expiry_days)
-    with connection.cursor() as cursor:
-        cursor.execute("DROP TABLE IF EXISTS loyalty_pending")
-        old_left = "SUM(CASE WHEN e.lot_at IS NULL OR e.lot_at <= %s THEN e.points ELSE 0 END)"
-        cursor.execute(
-            "CREATE TEMPORARY TABLE loyalty_pending AS"
-            f" SELECT e.member_id AS member_id, {_typed('NULL', 'bigint')} AS transaction_id,"
-            f" -{_least()}(m.balance, {old_left}) AS points, {_typed('%s')} AS at,"
-            f" {_typed('NULL')} AS lot_at"
-            " FROM loyalty_pointsentry e JOIN loyalty_member m ON m.id = e.member_id"
-            " WHERE m.balance > 0"
-            " GROUP BY e.member_id, m.balance"
-            f" HAVING {old_left} > 0",
-            [_dt(cutoff), _dt(now), _dt(cutoff)])
-        cursor.execute("SELECT COALESCE(-SUM(points), 0) FROM loyalty_pending")
-        expired = int(cursor.fetchone()[0])
-    _apply_pending(PointsEntry.Kind.EXPIRE)
-    return expired
+    old_left = "SUM(CASE WHEN e.lot_at IS NULL OR e.lot_at <= %s THEN e.points ELSE 0 END)"
+    return -_append_rows(
+        PointsEntry.Kind.EXPIRE,
+        f"SELECT e.member_id AS member_id, {_typed('NULL', 'bigint')} AS transaction_id,"
+        f" -{_least()}(m.balance, {old_left}) AS points, {_typed('%s')} AS at,"
+        f" {_typed('NULL')} AS lot_at"
+        " FROM loyalty_pointsentry e JOIN loyalty_member m ON m.id = e.member_id"
+        " WHERE m.balance > 0"
+        " GROUP BY e.member_id, m.balance"
+        f" HAVING {old_left} > 0",
+        [_dt(cutoff), _dt(now), _dt(cutoff)])
 
 
 # --- Tiers ----------------------------------------------------------------------------------
