@@ -2,9 +2,9 @@
 
 The ledger is append-only and each member's `balance` always equals the sum of their
 entries: every write here inserts entries and moves the balance in the same
-transaction. Redemptions lock the member row first (select_for_update on PostgreSQL;
-SQLite runs transactions as IMMEDIATE, so one writer at a time), so two at once can
-never take the balance below zero.
+transaction. Redemptions lock the member row first (FOR UPDATE on PostgreSQL; on SQLite
+they take their turn on the writers' lock, then an IMMEDIATE transaction, so one writer at
+a time), so two at once can never take the balance below zero.
 """
 
 from datetime import datetime, timedelta
@@ -390,36 +390,75 @@ def reward_redeem(*, actor: User | None, member: Member, reward: Reward, quantit
         return _redeem(actor=actor, member=member, reward=reward, quantity=quantity, now=now)
 
 
+def _locked_balance(member: Member) -> tuple[int, int]:
+    """The member's balance and tier rank (-1 for none), the member's row locked."""
+    lock = " FOR UPDATE OF m" if connection.features.has_select_for_update else ""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT m.balance, COALESCE(t.rank, -1) FROM loyalty_member m"
+            f" LEFT JOIN loyalty_tier t ON t.id = m.tier_id WHERE m.id = %s{lock}", [member.pk])
+        row = cursor.fetchone()
+    if row is None:
+        raise Member.DoesNotExist
+    return row
+
+
 def _redeem(*, actor: User | None, member: Member, reward: Reward, quantity: int,
             now: datetime) -> Redemption:
+    # In plain SQL: model instances and query building cost more than the database's work
+    # here, and on SQLite every other redemption waits for them.
     # Always the member first, then the reward: two redemptions lock in the same order.
-    member = _locked_member(member)
-    reward = Reward.objects.select_related("min_tier").get(pk=reward.pk)
-    if reward.stock is not None:
-        # Limited stock: the reward's row too. Unlimited ones need no lock, so redemptions
-        # of one popular reward by different members do not queue on it.
-        reward = Reward.objects.select_for_update(of=("self",)).select_related(
-            "min_tier").get(pk=reward.pk)
-    if not reward.is_active or (reward.valid_until and reward.valid_until <= now):
-        raise ValidationError({"reward": _("This reward is no longer available.")})
-    if reward.min_tier_id and (
-            member.tier_id is None
-            or Tier.objects.get(pk=member.tier_id).rank < reward.min_tier.rank):
-        raise ValidationError({"reward": _(
-            "This reward is for %(tier)s members and above.") % {"tier": reward.min_tier.name}})
-    if reward.stock is not None and reward.stock < quantity:
-        raise ValidationError({"reward": _("Only %(n)d left in stock.") % {"n": reward.stock}})
-    points = reward.points * quantity
-    if member.balance < points:
-        raise ValidationError({"points": _(
-            "This needs %(points)d points; the member has %(balance)d.") % {
-            "points": points, "balance": member.balance}})
-    if reward.stock is not None:
-        Reward.objects.filter(pk=reward.pk).update(stock=reward.stock - quantity)
-    entry = _append(member, kind=PointsEntry.Kind.REDEEM, points=-points, at=now, actor=actor,
-                    reason=reward.name[:200])
-    return Redemption.objects.create(member=member, reward=reward, quantity=quantity,
-                                     points=points, entry=entry, at=now, created_by=actor)
+    balance, rank = _locked_balance(member)
+    at = _dt(now)
+    read = ("SELECT r.points, r.stock, r.is_active"
+            " AND (r.valid_until IS NULL OR r.valid_until > %s), r.name, t.rank, t.name"
+            " FROM loyalty_reward r LEFT JOIN loyalty_tier t ON t.id = r.min_tier_id"
+            " WHERE r.id = %s")
+    with connection.cursor() as cursor:
+        cursor.execute(read, [at, reward.pk])
+        row = cursor.fetchone()
+        if row is None:
+            raise Reward.DoesNotExist
+        if row[1] is not None and connection.features.has_select_for_update:
+            # Limited stock: the reward's row too. Unlimited ones need no lock, so
+            # redemptions of one popular reward by different members do not queue on it.
+            cursor.execute(f"{read} FOR UPDATE OF r", [at, reward.pk])
+            row = cursor.fetchone()
+        price, stock, available, name, min_rank, min_tier = row
+        if not available:
+            raise ValidationError({"reward": _("This reward is no longer available.")})
+        if min_rank is not None and rank < min_rank:
+            raise ValidationError({"reward": _(
+                "This reward is for %(tier)s members and above.") % {"tier": min_tier}})
+        if stock is not None and stock < quantity:
+            raise ValidationError({"reward": _("Only %(n)d left in stock.") % {"n": stock}})
+        points = price * quantity
+        if balance < points:
+            raise ValidationError({"points": _(
+                "This needs %(points)d points; the member has %(balance)d.") % {
+                "points": points, "balance": balance}})
+        if stock is not None:
+            cursor.execute("UPDATE loyalty_reward SET stock = stock - %s WHERE id = %s",
+                           [quantity, reward.pk])
+        actor_id = actor.pk if actor is not None else None
+        cursor.execute(
+            "INSERT INTO loyalty_pointsentry (member_id, kind, points, at, lot_at,"
+            " transaction_id, reason, created_by_id) VALUES (%s, %s, %s, %s, NULL, NULL, %s, %s)"
+            " RETURNING id",
+            [member.pk, PointsEntry.Kind.REDEEM, -points, at, name[:200], actor_id])
+        entry_id = cursor.fetchone()[0]
+        cursor.execute("UPDATE loyalty_member SET balance = balance - %s WHERE id = %s",
+                       [points, member.pk])
+        cursor.execute(
+            "INSERT INTO loyalty_redemption (member_id, reward_id, quantity, points, entry_id,"
+            " at, created_by_id) VALUES (%s, %s, %s, %s, %s, %s, %s) RETURNING id",
+            [member.pk, reward.pk, quantity, points, entry_id, at, actor_id])
+        redemption_id = cursor.fetchone()[0]
+    member.balance = balance - points
+    if stock is not None:
+        reward.stock = stock - quantity
+    return Redemption(pk=redemption_id, member=member, reward=reward, quantity=quantity,
+                      points=points, entry_id=entry_id, at=now, created_by=actor)
 
 
 # --- Offers ---------------------------------------------------------------------------------
