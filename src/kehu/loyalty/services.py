@@ -156,15 +156,23 @@ def _append_rows(kind: str, select: str, params: list) -> int:
               f" FROM ({select}) q WHERE q.points <> 0")
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
-            # The rows just written, summed in the same statement: never another's.
+            # Through a temporary table: the rows appended, and no others, are summed. (One
+            # statement, INSERT … RETURNING and the UPDATE in a WITH, spent over 300 s of
+            # CPU on a million rows, against seconds this way.)
+            cursor.execute("DROP TABLE IF EXISTS loyalty_pending")
+            cursor.execute(f"CREATE TEMPORARY TABLE loyalty_pending AS {select}", params)
             cursor.execute(
-                f"WITH added AS ({insert} RETURNING member_id, points),"
-                " sums AS (SELECT member_id, SUM(points) AS points FROM added"
-                "  GROUP BY member_id),"
-                " moved AS (UPDATE loyalty_member m SET balance = m.balance + s.points"
-                "  FROM sums s WHERE s.member_id = m.id)"
-                " SELECT COALESCE(SUM(points), 0) FROM sums", [kind, *params])
-            return int(cursor.fetchone()[0])
+                f"INSERT INTO loyalty_pointsentry ({columns}) SELECT member_id, %s, points, at,"
+                " lot_at, transaction_id, '', NULL FROM loyalty_pending WHERE points <> 0",
+                [kind])
+            cursor.execute(
+                "UPDATE loyalty_member m SET balance = m.balance + s.points"
+                " FROM (SELECT member_id, SUM(points) AS points FROM loyalty_pending"
+                "  GROUP BY member_id) s WHERE s.member_id = m.id")
+            cursor.execute("SELECT COALESCE(SUM(points), 0) FROM loyalty_pending")
+            added = int(cursor.fetchone()[0])
+            cursor.execute("DROP TABLE loyalty_pending")
+            return added
         # SQLite: the transaction holds the write lock and ids only grow (AUTOINCREMENT),
         # so the rows past the last id before are this INSERT's.
         cursor.execute("SELECT COALESCE(MAX(id), 0) FROM loyalty_pointsentry")
