@@ -74,14 +74,14 @@ def test_concurrent_redemptions_never_overspend(supervisor, agent, own_connectio
 
     # Widen the window between reading the balance and writing it: without the row lock
     # several threads would see 300 points and all redeem.
-    locked = services._locked_member
+    locked = services._locked_balance
 
     def slow_lock(member_):
         found = locked(member_)
         time.sleep(0.05)
         return found
 
-    monkeypatch.setattr(services, "_locked_member", slow_lock)
+    monkeypatch.setattr(services, "_locked_balance", slow_lock)
 
     def redeem(_i):
         own_connections()

@@ -66,6 +66,30 @@ def test_visits_reach_the_top_tier_and_the_job_runs(supervisor, tiers):
     assert m.tier == tiers["vip"]
 
 
+def test_points_tier_counts_claw_backs_and_no_grace_moves_down_at_once(supervisor, db):
+    Programme.objects.create(pk=1, window_days=365, grace_days=0, points_per_unit=1)
+    base = Tier.objects.create(name="Member", rank=1, metric="points", threshold=0)
+    star = Tier.objects.create(name="Star", rank=2, metric="points", threshold=500)
+    m, other = member(supervisor), member(supervisor, name="李雷")
+    purchase = buy(supervisor, m, 600, at=day(2024, 2, 1))
+    buy(supervisor, other, 499, at=day(2024, 2, 1))
+    assert services.tiers_evaluate(now=day(2024, 2, 2)) == {
+        "upgrade": 1, "downgrade": 0, "at_risk": 0, "kept": 0}
+    assert Member.objects.get(pk=other.pk).tier == base
+    # Half refunded: 300 points taken back, below the threshold; no grace, so down now.
+    buy(supervisor, m, 300, at=day(2024, 2, 3), refund_of=purchase)
+    assert services.tiers_evaluate(now=day(2024, 2, 4))["downgrade"] == 1
+    m.refresh_from_db()
+    assert m.tier == base and m.tier_since == day(2024, 2, 4) and m.grace_until is None
+    assert list(TierChange.objects.filter(member=m).order_by("at").values_list(
+        "kind", "from_tier", "to_tier")) == [("upgrade", base.pk, star.pk),
+                                             ("downgrade", star.pk, base.pk)]
+    # Nothing changes, nothing is written.
+    assert services.tiers_evaluate(now=day(2024, 2, 5)) == {
+        "upgrade": 0, "downgrade": 0, "at_risk": 0, "kept": 0}
+    assert TierChange.objects.count() == 2
+
+
 @pytest.fixture
 def offers(supervisor, tiers):
     now = day(2024, 6, 1)

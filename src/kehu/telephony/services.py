@@ -5,13 +5,9 @@ once per call, and the call's fields are derived again from the events received 
 far, so the call log ends up the same whatever the order of arrival.
 """
 
-import fcntl
 import hmac
-import os
-import threading
 import time
 import uuid
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
@@ -26,6 +22,7 @@ from kehu.customers import services as customer_services
 from kehu.customers.choices import NoteKind
 from kehu.customers.models import Customer, Note
 from kehu.customers.phones import phone_parse_or_none
+from kehu.db import write_turn
 from kehu.telephony.models import (
     BlockedNumber,
     Call,
@@ -338,7 +335,7 @@ def cti_event_record(*, integration: CtiIntegration, event: CtiEvent,
     # This thread's connection, looked up once: `connection` finds it anew on each use.
     db = connections[DEFAULT_DB_ALIAS]
     started = time.perf_counter()
-    with _write_turn(db), transaction.atomic(), db.cursor() as cursor:
+    with write_turn(db), transaction.atomic(), db.cursor() as cursor:
         locked = time.perf_counter()
         _click_to_call_adopt(cursor, integration=integration, event=event, lookups=lookups)
         answer = _event_store(cursor, integration=integration, event=event, lookups=lookups)
@@ -346,37 +343,6 @@ def cti_event_record(*, integration: CtiIntegration, event: CtiEvent,
         timing["match"] = lookups.match_seconds
         timing["lock"] = locked - started
     return answer
-
-
-_turns = threading.Lock()
-_turn_files: dict[str, int] = {}
-
-
-@contextmanager
-def _write_turn(db):
-    """On SQLite, the webhook's writers take turns on a lock of the operating system
-    (a thread lock, then flock on a file beside the database, for the other processes).
-
-    SQLite has one writer at a time, and a writer that finds the database locked sleeps
-    and tries again, for 1, 2, 5, 10… up to 100 ms; under a few hundred events a second
-    those sleeps, not the work, held events back (p95 60 ms, p99 180 ms for a lock held
-    half a millisecond). A writer waiting here wakes as soon as the one before is done.
-    """
-    if db.vendor != "sqlite":
-        yield
-        return
-    with _turns:
-        if db.is_in_memory_db():  # one process: the thread lock is enough
-            yield
-            return
-        path = f"{db.settings_dict['NAME']}-webhook.lock"
-        if path not in _turn_files:
-            _turn_files[path] = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
-        fcntl.flock(_turn_files[path], fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(_turn_files[path], fcntl.LOCK_UN)
 
 
 def _event_store(cursor, *, integration: CtiIntegration, event: CtiEvent,
