@@ -170,6 +170,15 @@ class TestRedeem:
         assert "quantity" in error.value.message_dict
         assert PointsEntry.objects.count() == 1
 
+    def test_a_reward_removed_meanwhile_is_refused_with_a_message(self, agent, rich):
+        reward = Reward.objects.create(name="R", points=1)
+        Reward.objects.filter(pk=reward.pk).delete()
+        with pytest.raises(ValidationError) as error:
+            services.reward_redeem(actor=agent, member=rich, reward=reward)
+        assert error.value.message_dict == {"reward": ["This reward no longer exists."]}
+        rich.refresh_from_db()
+        assert rich.balance == 500 and balanced()
+
     def test_analyst_may_not_redeem(self, analyst, rich):
         reward = Reward.objects.create(name="R", points=1)
         with pytest.raises(ValidationError):

@@ -406,8 +406,8 @@ def _locked_balance(member: Member) -> tuple[int, int]:
             "SELECT m.balance, COALESCE(t.rank, -1) FROM loyalty_member m"
             f" LEFT JOIN loyalty_tier t ON t.id = m.tier_id WHERE m.id = %s{lock}", [member.pk])
         row = cursor.fetchone()
-    if row is None:
-        raise Member.DoesNotExist
+    if row is None:  # removed since the page or request named them
+        raise ValidationError({"member": _("This member no longer exists.")})
     return row
 
 
@@ -426,7 +426,7 @@ def _redeem(*, actor: User | None, member: Member, reward: Reward, quantity: int
         cursor.execute(read, [at, reward.pk])
         row = cursor.fetchone()
         if row is None:
-            raise Reward.DoesNotExist
+            raise ValidationError({"reward": _("This reward no longer exists.")})
         if row[1] is not None and connection.features.has_select_for_update:
             # Limited stock: the reward's row too. Unlimited ones need no lock, so
             # redemptions of one popular reward by different members do not queue on it.
