@@ -28,7 +28,8 @@ def _check_can_manage(actor: User) -> None:
         raise ValidationError(_("You may not change the loyalty programme."), code="forbidden")
 
 
-def _apply(instance, allowed: set[str], fields: dict):
+def fields_apply(instance, allowed: set[str], fields: dict):
+    """Sets the allowed fields, validates the model and saves it."""
     for name, value in fields.items():
         if name not in allowed:
             raise TypeError(f"unknown field: {name}")
@@ -46,13 +47,13 @@ def tier_save(*, actor: User, tier: Tier | None = None, **fields) -> Tier:
     if (fields.get("bonus_percent") or 0) > MAX_BONUS_PERCENT:
         raise ValidationError({"bonus_percent": _(
             "The bonus may be at most %(n)d%%.") % {"n": MAX_BONUS_PERCENT}})
-    return _apply(tier or Tier(), TIER_FIELDS, fields)
+    return fields_apply(tier or Tier(), TIER_FIELDS, fields)
 
 
 @transaction.atomic
 def reward_save(*, actor: User, reward: Reward | None = None, **fields) -> Reward:
     _check_can_manage(actor)
-    return _apply(reward or Reward(), REWARD_FIELDS, fields)
+    return fields_apply(reward or Reward(), REWARD_FIELDS, fields)
 
 
 @transaction.atomic
@@ -70,7 +71,7 @@ def offer_save(*, actor: User, offer: Offer | None = None, tags: Iterable[Tag] =
         raise ValidationError({"customers": _(
             "These customers were merged into others; list those instead: %(numbers)s."
         ) % {"numbers": ", ".join(merged)}})
-    offer = _apply(offer or Offer(), OFFER_FIELDS, fields)
+    offer = fields_apply(offer or Offer(), OFFER_FIELDS, fields)
     offer.tags.set(tags)
     offer.customers.set(customers)
     return offer

@@ -16,6 +16,7 @@ from django.utils.translation import gettext as _
 
 from kehu.customers.models import Customer
 from kehu.db import write_turn
+from kehu.loyalty.catalogue import fields_apply
 from kehu.loyalty.models import (
     Member,
     Offer,
@@ -49,17 +50,14 @@ def programme_get() -> Programme:
     return programme
 
 
+PROGRAMME_FIELDS = {"name", "points_per_unit", "expiry_days", "window_days", "grace_days"}
+
+
 @transaction.atomic
 def programme_update(*, actor: User, **fields) -> Programme:
     _check(actor, Capability.LOYALTY_MANAGE, _("You may not change the loyalty programme."))
     programme = Programme.objects.select_for_update().get(pk=programme_get().pk)
-    for name, value in fields.items():
-        if name not in {"name", "points_per_unit", "expiry_days", "window_days", "grace_days"}:
-            raise TypeError(f"unknown programme field: {name}")
-        setattr(programme, name, value)
-    programme.full_clean()
-    programme.save()
-    return programme
+    return fields_apply(programme, PROGRAMME_FIELDS, fields)
 
 
 # --- Members ------------------------------------------------------------------------------
