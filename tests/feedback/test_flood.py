@@ -14,8 +14,8 @@ import pytest
 
 from kehu.feedback.models import Response, Survey
 from kehu.webform.models import SubmissionWindow
+from tests.concurrency import OwnConnectionServer, sqlite_file_copy
 from tests.feedback.conftest import invite, make_survey
-from tests.telephony.conftest import _OwnConnectionServer
 
 
 @pytest.fixture
@@ -37,11 +37,7 @@ def serve(request, tmp_path):
 
             return live.url, count
         path = tmp_path / "flood.sqlite3"
-        connection.ensure_connection()
-        target = sqlite3.connect(path)
-        connection.connection.backup(target)
-        target.close()
-        servers.append(_OwnConnectionServer(connection.settings_dict | {"NAME": str(path)}))
+        servers.append(OwnConnectionServer(sqlite_file_copy(path)))
 
         def count(table: str) -> int:
             with sqlite3.connect(path) as db:

@@ -12,6 +12,7 @@ from django.db.models import Sum
 
 from kehu.loyalty import services
 from kehu.loyalty.models import Member, PointsEntry, Redemption, Reward
+from tests.concurrency import sqlite_file_copy
 from tests.loyalty.factories import member
 
 THREADS = 8
@@ -25,14 +26,7 @@ def own_connections(tmp_path):
         return
     from django.db.backends.sqlite3.base import DatabaseWrapper
 
-    path = tmp_path / "race.sqlite3"
-    connection.ensure_connection()
-    import sqlite3
-
-    target = sqlite3.connect(path)
-    connection.connection.backup(target)
-    target.close()
-    settings_dict = connection.settings_dict | {"NAME": str(path)}
+    settings_dict = sqlite_file_copy(tmp_path / "race.sqlite3")
     main = connections["default"]
     connections["default"] = DatabaseWrapper(dict(settings_dict), "default")
     try:

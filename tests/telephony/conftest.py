@@ -12,6 +12,7 @@ from kehu.customers import services as customer_services
 from kehu.telephony import services
 from kehu.telephony.models import Call, CallAlert, CallEvent
 from kehu.telephony.selectors import alerts_open
+from tests.concurrency import OwnConnectionServer, sqlite_file_copy
 
 # Events carry explicit timestamps so tests compare exact times: a whole second, ten
 # minutes ago, so that the calls are recent enough for the agents' panels.
@@ -109,48 +110,6 @@ def alerts_snapshot(call: Call | None = None) -> dict:
     return {a.user.username: a.pk in open_ids for a in alerts}
 
 
-class _OwnConnectionServer:
-    """Django's live server thread, but each request thread opens its own connection to a
-    file copy of the test database, as separate server processes would.
-
-    pytest-django's live_server hands every request thread the test's one in-memory
-    SQLite connection, so concurrent requests would share a single transaction and prove
-    nothing about locking. PostgreSQL needs none of this: there live_server is used.
-    """
-
-    def __init__(self, settings_dict: dict):
-        from django.core.servers.basehttp import ThreadedWSGIServer
-        from django.db import connections
-        from django.db.backends.sqlite3.base import DatabaseWrapper
-        from django.test.testcases import (
-            LiveServerThread,
-            QuietWSGIRequestHandler,
-            _StaticFilesHandler,
-        )
-
-        class Server(ThreadedWSGIServer):
-            def process_request_thread(self, request, client_address):
-                connections["default"] = DatabaseWrapper(dict(settings_dict), "default")
-                super().process_request_thread(request, client_address)
-
-        class Thread(LiveServerThread):
-            def _create_server(self, connections_override=None):
-                return Server(
-                    (self.host, self.port), QuietWSGIRequestHandler, allow_reuse_address=False
-                )
-
-        self.thread = Thread("127.0.0.1", _StaticFilesHandler)
-        self.thread.daemon = True
-        self.thread.start()
-        self.thread.is_ready.wait()
-        if self.thread.error:
-            raise self.thread.error
-        self.url = f"http://127.0.0.1:{self.thread.port}"
-
-    def stop(self):
-        self.thread.terminate()
-
-
 @pytest.fixture
 def concurrent_server(request, tmp_path):
     """(url, counts): a server that takes requests concurrently on their own database
@@ -174,11 +133,7 @@ def concurrent_server(request, tmp_path):
     import sqlite3
 
     path = tmp_path / "concurrent.sqlite3"
-    connection.ensure_connection()
-    target = sqlite3.connect(path)
-    connection.connection.backup(target)
-    target.close()
-    server = _OwnConnectionServer(connection.settings_dict | {"NAME": str(path)})
+    server = OwnConnectionServer(sqlite_file_copy(path))
 
     def counts() -> dict:
         with sqlite3.connect(path) as db:
