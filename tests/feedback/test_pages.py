@@ -210,3 +210,16 @@ def test_trends_by_every_key_on_the_page_and_the_api(supervisor, analyst, agent,
     assert Client().get("/api/feedback/trends?by=colour", **headers).status_code == 422
     page = logged_in(analyst).get(reverse("feedback:results")).content.decode()
     assert "By customer status" in page and "<td>Active</td>" in page
+
+
+def test_trends_by_value_segment(analyst, supervisor, customer):
+    from tests.insights.conftest import scores_store
+
+    scores_store(customer, segment="champions")
+    survey = make_survey(supervisor, Survey.Kind.NPS)
+    _inv, token = invite(survey, customer)
+    services.response_submit(token=token, score=3)
+    found = Client().get("/api/feedback/trends?by=value", **bearer(analyst)).json()
+    assert [(row["key"], row["nps"]["nps"]) for row in found] == [("champions", -100.0)]
+    page = logged_in(analyst).get(reverse("feedback:results"), HTTP_ACCEPT_LANGUAGE="en")
+    assert "<td>Champions</td>" in page.content.decode()

@@ -102,7 +102,7 @@ class ExitOut(Schema):
 
 class TrendOut(Schema):
     key: str | None = Field(
-        ..., description="The month (YYYY-MM), agent, team, category, tag or status"
+        ..., description="The month (YYYY-MM), agent, team, category, tag, status or value segment"
     )
     nps: NpsOut
     csat_percent: float | None
@@ -195,10 +195,13 @@ def _since(days: int) -> datetime:
 
 @router.get("/feedback/trends", response=list[TrendOut], summary="Satisfaction trends")
 def trends(
-    request, by: Literal["month", "agent", "team", "category", "segment", "status"], days: int = 365
+    request,
+    by: Literal["month", "agent", "team", "category", "segment", "status", "value"],
+    days: int = 365,
 ):
     """The scores per month, agent (the case's owner), team, complaint category, segment
-    (the customer's tags: a customer with several counts in each) or customer status."""
+    (the customer's tags: a customer with several counts in each), customer status or
+    value segment (the RFM segment of the latest value refresh)."""
     check(request, Capability.SERVICE_REPORTS_VIEW)
     rows = selectors.trend(selectors.responses(since=_since(days)), by=by)
     for row in rows:

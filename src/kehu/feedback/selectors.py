@@ -122,14 +122,15 @@ TREND_KEYS = {
     "category": "case__category__name",
     # A customer with several tags counts once in each of them.
     "segment": "customer__tags__name",
-    # Until value segments are stored: prospect, active or lost.
     "status": "customer__status",
+    # The RFM segment of the latest customer value refresh (kehu.insights).
+    "value": "customer__value__segment",
 }
 
 
 def trend(rows: QuerySet[Response], *, by: str = "month") -> list[dict]:
     """The scores per month, agent (the case's owner), team, complaint category,
-    segment (the customer's tags) or the customer's status."""
+    segment (the customer's tags), the customer's status or value segment (RFM)."""
     key = TREND_KEYS[by]
     if by == "month":
         rows = rows.annotate(

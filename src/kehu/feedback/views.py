@@ -19,6 +19,7 @@ from kehu.customers.models import Customer
 from kehu.feedback import selectors, services
 from kehu.feedback.forms import QuestionForm, SendForm, ServqualItemForm, SurveyEditForm, SurveyForm
 from kehu.feedback.models import Invitation, Reading, ServqualItem, Survey
+from kehu.insights.models import Segment
 from kehu.users.permissions import require
 from kehu.users.roles import Capability
 from kehu.web import redirect_back
@@ -255,6 +256,10 @@ def results(request):
             "statuses": [
                 {**row, "key": CustomerStatus(row["key"]).label}
                 for row in selectors.trend(rows, by="status")
+            ],
+            "value_segments": [
+                {**row, "key": Segment(row["key"]).label if row["key"] else None}
+                for row in selectors.trend(rows, by="value")
             ],
             "items": selectors.servqual_items(rows),
             "dimensions": dimensions,
