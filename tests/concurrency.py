@@ -19,6 +19,11 @@ def sqlite_file_copy(path: Path) -> dict:
     connection.ensure_connection()
     target = sqlite3.connect(path)
     connection.connection.backup(target)
+    # In WAL mode already, as kehu's databases are: otherwise the first threads to connect
+    # race to switch it (each connection's init_command asks for WAL), and switching
+    # needs the database to itself, so a thread connecting meanwhile fails at once with
+    # "database is locked", whatever the busy timeout.
+    target.execute("PRAGMA journal_mode=WAL")
     target.close()
     return connection.settings_dict | {"NAME": str(path)}
 
