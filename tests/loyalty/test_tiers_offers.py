@@ -1,6 +1,7 @@
 """Tier evaluation over a rolling window with a grace period; offers and how to say no."""
 
 from datetime import timedelta
+from decimal import Decimal
 
 import pytest
 from django.core.exceptions import ValidationError
@@ -138,12 +139,25 @@ def test_offer_by_tag_and_outside_validity(supervisor, agent, tiers, offers):
     assert not ended.eligible and ended.technique == "publicise"
 
 
-def test_eligibility_hook_for_scores(supervisor, tiers, offers, monkeypatch):
+def test_offers_by_value_segment_and_lifetime_value(supervisor, tiers, offers):
+    from tests.insights.conftest import scores_store
+
     now = offers["now"]
-    m = member(supervisor)
-    offers["listed"].customers.add(member(supervisor, name="Someone").customer)
-    monkeypatch.setattr(selectors, "ELIGIBILITY_HOOKS", [lambda offer, customer: True])
-    assert selectors.offer_status(offer=offers["listed"], customer=m.customer, now=now).eligible
+    champion, modest, unscored = (member(supervisor, name=n) for n in ("冠军", "一般", "新人"))
+    scores_store(champion.customer, segment="champions", clv=Decimal("5000"))
+    scores_store(modest.customer, segment="hibernating", clv=Decimal("80"))
+    by_segment = Offer.objects.create(name="For champions", segment="champions",
+                                      starts_at=now, ends_at=now + timedelta(1))
+    by_value = Offer.objects.create(name="Worth 1000+", min_clv=Decimal("1000"),
+                                    starts_at=now, ends_at=now + timedelta(1))
+    for offer in (by_segment, by_value):
+        assert selectors.offer_status(offer=offer, customer=champion.customer, now=now).eligible
+        for other in (modest, unscored):
+            refused = selectors.offer_status(offer=offer, customer=other.customer, now=now)
+            assert not refused.eligible and refused.technique == "exclusive"
+    had = {s.offer.name for s in selectors.customer_offers(customer=champion.customer, now=now)
+           if s.eligible}
+    assert {"For champions", "Worth 1000+"} <= had
 
 
 def test_customer_offers_query_count(supervisor, tiers, offers, django_assert_max_num_queries):

@@ -36,8 +36,8 @@ class OfferForm(forms.ModelForm):
 
     class Meta:
         model = Offer
-        fields = ["name", "description", "starts_at", "ends_at", "min_tier",
-                  "per_customer_limit", "is_active"]
+        fields = ["name", "description", "starts_at", "ends_at", "min_tier", "segment",
+                  "min_clv", "per_customer_limit", "is_active"]
         widgets = {"starts_at": DueInput(), "ends_at": DueInput()}
 
     def __init__(self, *args, **kwargs):

@@ -19,8 +19,8 @@ MAX_BONUS_PERCENT = 1000
 TIER_FIELDS = {"name", "rank", "metric", "threshold", "bonus_percent"}
 REWARD_FIELDS = {"name", "description", "points", "stock", "min_tier", "valid_until",
                  "is_active"}
-OFFER_FIELDS = {"name", "description", "starts_at", "ends_at", "min_tier",
-                "per_customer_limit", "is_active"}
+OFFER_FIELDS = {"name", "description", "starts_at", "ends_at", "min_tier", "segment",
+                "min_clv", "per_customer_limit", "is_active"}
 
 
 def _check_can_manage(actor: User) -> None:

@@ -9,6 +9,8 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
+from kehu.insights.models import Segment
+
 
 class Programme(models.Model):
     """The programme's settings: one row."""
@@ -241,7 +243,8 @@ class Redemption(models.Model):
 
 
 class Offer(models.Model):
-    """优惠 for chosen customers: by tier, tags or an explicit list (any of them)."""
+    """优惠 for chosen customers: by tier, tags, an explicit list, value segment or lifetime
+    value (any of them)."""
 
     name = models.CharField(_("name"), max_length=100)
     description = models.CharField(_("description"), max_length=500, blank=True)
@@ -253,6 +256,12 @@ class Offer(models.Model):
                                   verbose_name=_("customers with these tags"))
     customers = models.ManyToManyField("customers.Customer", blank=True, related_name="+",
                                        verbose_name=_("these customers"))
+    # Scores of the latest customer value refresh (kehu.insights).
+    segment = models.CharField(_("customers of this value segment"), max_length=30,
+                               choices=Segment.choices, blank=True)
+    min_clv = models.DecimalField(_("customers with a lifetime value of at least"),
+                                  max_digits=14, decimal_places=2, null=True, blank=True,
+                                  validators=[MinValueValidator(Decimal(0))])
     per_customer_limit = models.PositiveSmallIntegerField(
         _("uses per customer (0 = unlimited)"), default=1
     )

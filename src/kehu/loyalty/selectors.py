@@ -1,6 +1,5 @@
 """Reads of loyalty: members, ledgers, offers for a customer, and the reports."""
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -9,6 +8,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from kehu.customers.models import Customer
+from kehu.insights.models import CustomerValue
 from kehu.loyalty import answers
 from kehu.loyalty.models import (
     Member,
@@ -20,11 +20,6 @@ from kehu.loyalty.models import (
     Reward,
     Tier,
 )
-
-# More ways to choose customers for an offer (RFM segment, CLV score…) plug in here:
-# each is called with (offer, customer) and answers True (chosen), False, or None
-# (does not apply to this offer). kehu.insights will add its scores here.
-ELIGIBILITY_HOOKS: list[Callable[[Offer, Customer], bool | None]] = []
 
 
 def customer_member(*, customer: Customer) -> Member | None:
@@ -73,7 +68,7 @@ _LOOK_UP = object()
 def offer_status(*, offer: Offer, customer: Customer, now: datetime | None = None,
                  member=_LOOK_UP, tag_ids: set[int] | None = None,
                  listed: bool | None = None, list_size: int | None = None,
-                 used: int | None = None) -> OfferStatus:
+                 used: int | None = None, value=_LOOK_UP) -> OfferStatus:
     """Whether the customer has this offer, and if not, why and what to say."""
     now = now or timezone.now()
     if member is _LOOK_UP:
@@ -96,8 +91,15 @@ def offer_status(*, offer: Offer, customer: Customer, now: datetime | None = Non
         list_size = 1 if listed else offer.customers.count()
     if list_size:
         list_ok = listed
-    hooks = [hook(offer, customer) for hook in ELIGIBILITY_HOOKS]
-    checks = [c for c in (tiers_ok, tags_ok, list_ok, *hooks) if c is not None]
+    segment_ok = clv_ok = None
+    if offer.segment or offer.min_clv is not None:
+        if value is _LOOK_UP:
+            value = CustomerValue.objects.filter(customer=customer).first()
+        if offer.segment:
+            segment_ok = bool(value and value.segment == offer.segment)
+        if offer.min_clv is not None:
+            clv_ok = bool(value and value.clv is not None and value.clv >= offer.min_clv)
+    checks = [c for c in (tiers_ok, tags_ok, list_ok, segment_ok, clv_ok) if c is not None]
     if checks and not any(checks):
         if tiers_ok is False and not (tags_ok or list_ok):
             return _no(offer, _("The offer is for %(tier)s members and above.") % {
@@ -131,12 +133,14 @@ def customer_offers(*, customer: Customer, member=_LOOK_UP,
     if not offers:
         return []
     tag_ids = set(customer.tags.values_list("pk", flat=True))
+    value = (CustomerValue.objects.filter(customer=customer).first()
+             if any(o.segment or o.min_clv is not None for o in offers) else None)
     used = dict(OfferUse.objects.filter(customer=customer, offer__in=offers)
                 .values("offer").annotate(n=Count("pk")).values_list("offer", "n"))
     return [
         offer_status(offer=offer, customer=customer, now=now, member=member, tag_ids=tag_ids,
                      listed=bool(offer.listed), list_size=offer.list_size,
-                     used=used.get(offer.pk, 0))
+                     used=used.get(offer.pk, 0), value=value)
         for offer in offers
     ]
 
