@@ -1,6 +1,7 @@
 """Repeat-purchase and cross-buying rates of members against non-members (runs on SQLite and,
 with KEHU_DATABASE_URL, on PostgreSQL: the report is one SQL statement)."""
 
+import re
 from datetime import timedelta
 from decimal import Decimal
 
@@ -57,6 +58,8 @@ def test_no_buyers_gives_no_rate(db):
 def test_report_page_and_api_show_the_rates(supervisor, shoppers, agent):
     page = logged_in(supervisor).get(reverse("loyalty:report")).content.decode()
     assert "Repeat purchase" in page and "67%" in page and "33%" in page
+    assert page.count("Members and other customers") == 1  # once, not in the <title> too
+    assert re.search(r"<title>Loyalty report · [^<]*</title>", page)
     body = Client().get("/api/loyalty/report", **bearer(supervisor)).json()
     assert body["buying"]["members"]["repeat"] == 2 and body["buying"]["others"]["buyers"] == 3
     assert logged_in(agent).get(reverse("loyalty:report")).status_code == 403
