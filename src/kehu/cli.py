@@ -169,46 +169,6 @@ def analyze_refresh(
         with _progress() as progress:
             progress.add_task("refresh", total=None)
             refresh = value_refresh(
-                as_of=day, horizon_days=horizon or None,
-                clv_months=None if months < 0 else months,
-                discount_rate=None if discount < 0 else discount,
-            )
-    except ValidationError as error:
-        for field, messages in error.message_dict.items():
-            console.print(f"[red]{field}: {' '.join(messages)}[/]")
-        raise typer.Exit(2) from None
-    console.print(
-        f"Scored {refresh.customers:,} customers from {refresh.transactions:,} transactions "
-        f"as of {refresh.as_of} (horizon {refresh.horizon_days} days, {refresh.clv_months} "
-        f"months at {refresh.discount_rate} per month)."
-    )
-    if refresh.note:
-        console.print(f"[yellow]{refresh.note}[/]")
-
-
-@analyze_app.command("refresh")
-def analyze_refresh(
-    as_of: str = typer.Option("", "--as-of", help="Analysis date, YYYY-MM-DD (default: today)."),
-    horizon: int = typer.Option(0, help="Days ahead for expected purchases (default: settings)."),
-    months: int = typer.Option(-1, help="Months of lifetime value (default: settings)."),
-    discount: float = typer.Option(-1.0, help="Discount rate per month (default: settings)."),
-) -> None:
-    """Score every customer in the database (tier, segment, CLV, churn risk) and store it."""
-    from datetime import date
-
-    from django.core.exceptions import ValidationError
-
-    from kehu.insights.services import value_refresh
-
-    _migrate()
-    try:
-        day = date.fromisoformat(as_of) if as_of else None
-    except ValueError:
-        raise typer.BadParameter(f"not a date: {as_of!r} (YYYY-MM-DD)") from None
-    try:
-        with _progress() as progress:
-            progress.add_task("refresh", total=None)
-            refresh = value_refresh(
                 as_of=day,
                 horizon_days=horizon or None,
                 clv_months=None if months < 0 else months,
