@@ -1,7 +1,6 @@
 """Phone numbers through libphonenumber: parse anything a person writes, store E.164."""
 
 import re
-from dataclasses import dataclass, field
 from functools import lru_cache
 
 import phonenumbers
@@ -23,14 +22,34 @@ _CHINESE_EXTENSION = re.compile(r"\s*(?:转|分机)\s*")
 _MOBILE_TYPES = (PhoneNumberType.MOBILE, PhoneNumberType.FIXED_LINE_OR_MOBILE)
 
 
-@dataclass(frozen=True)
 class ParsedPhone:
-    e164: str
-    extension: str
-    # What libphonenumber says the number is (a phonenumbers.PhoneNumberType), known from
-    # reading it: whether it is a mobile decides a stored phone's label. Not part of what
-    # makes two parsed phones the same.
-    number_type: int = field(default=PhoneNumberType.UNKNOWN, compare=False)
+    """A number as stored: E.164 and extension. Two are the same phone when those are.
+
+    `number_type` is what libphonenumber says the number is (a phonenumbers.PhoneNumberType),
+    known from reading it: whether it is a mobile decides a stored phone's label.
+
+    A plain class with slots rather than a frozen dataclass: an import makes one per phone
+    of a million rows, and the dataclass's __init__ cost several times as much.
+    """
+
+    __slots__ = ("e164", "extension", "number_type")
+
+    def __init__(self, e164: str, extension: str,
+                 number_type: int = PhoneNumberType.UNKNOWN) -> None:
+        self.e164 = e164
+        self.extension = extension
+        self.number_type = number_type
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, ParsedPhone):
+            return NotImplemented
+        return self.e164 == other.e164 and self.extension == other.extension
+
+    def __hash__(self) -> int:
+        return hash((self.e164, self.extension))
+
+    def __repr__(self) -> str:
+        return f"ParsedPhone(e164={self.e164!r}, extension={self.extension!r})"
 
     @property
     def is_mobile(self) -> bool:
@@ -63,12 +82,18 @@ def phone_parse(text: str, *, region: str | None = None) -> ParsedPhone:
 
 @lru_cache(maxsize=4096)  # the same switchboard number on many rows of an import
 def _read(cleaned: str, region: str) -> ParsedPhone | int:
-    number = _plain_number(cleaned, region)
-    if number is None:
-        try:
-            number = phonenumbers.parse(_CHINESE_EXTENSION.sub(" ext. ", cleaned), region)
-        except phonenumbers.NumberParseException:
-            return _NOT_A_NUMBER
+    plain = _plain_number(cleaned, region)
+    if plain is not None:
+        # No extension in a plain form; the national significant number is the digits
+        # left, leading zeros and all, so E.164 is "+", country code and those digits.
+        country_code, national, number_type = plain
+        if number_type == PhoneNumberType.UNKNOWN:
+            return _NOT_VALID
+        return ParsedPhone(f"+{country_code}{national}", "", number_type)
+    try:
+        number = phonenumbers.parse(_CHINESE_EXTENSION.sub(" ext. ", cleaned), region)
+    except phonenumbers.NumberParseException:
+        return _NOT_A_NUMBER
     # The type is UNKNOWN exactly when is_valid_number is False (both ask the same
     # metadata of the number's region), and it tells a mobile from a landline.
     number_type = _number_type(number)
@@ -93,14 +118,28 @@ def _read(cleaned: str, region: str) -> ParsedPhone | int:
 # the library's own functions and metadata, and defers to parse() whenever a step would
 # not end in a number (parse() then says why). tests/customers/test_phones.py checks it
 # against parse() on every form kehu reads.
-_PLAIN = re.compile(r"(\()?(\+)?([0-9]+)(?(1)\))((?:[ -]?[0-9]+)*)")
+# (The groups after the first: each one separator, then digits; written so that the
+# regular expression engine never backtracks.)
+_PLAIN = re.compile(r"(\()?(\+)?([0-9]+)(?(1)\))([0-9]*(?:[ -][0-9]+)*)")
 _SEPARATORS = str.maketrans("", "", " -")
 _IDD_PATTERNS: dict[str, re.Pattern] = {}
+_PREFIX_PATTERNS: dict[int, tuple] = {}
+
+
+def _national_prefix(metadata) -> re.Pattern:
+    """The metadata's national_prefix_for_parsing, compiled once (never matching if none)."""
+    known = _PREFIX_PATTERNS.get(id(metadata))
+    if known is None or known[0] is not metadata:
+        known = _PREFIX_PATTERNS[id(metadata)] = (
+            metadata, re.compile(metadata.national_prefix_for_parsing or "(?!)"))
+    return known[1]
 _SHORT = (_util.ValidationResult.TOO_SHORT, _util.ValidationResult.IS_POSSIBLE_LOCAL_ONLY,
           _util.ValidationResult.INVALID_LENGTH)
 
 
-def _plain_number(text: str, region: str) -> PhoneNumber | None:
+def _plain_number(text: str, region: str) -> tuple[int, str, int] | None:
+    """(country code, national significant number, type) of a plain form, or None to
+    leave the text to parse()."""
     match = _PLAIN.fullmatch(text)
     if match is None or region not in _util.SUPPORTED_REGIONS:
         return None
@@ -137,17 +176,25 @@ def _plain_number(text: str, region: str) -> PhoneNumber | None:
         country_code, national = metadata.country_code, number
     if len(national) < _util._MIN_LENGTH_FOR_NSN:
         return None
-    # The national prefix (trunk 0) or carrier code, taken off as parse() does.
-    _carrier, potential, _stripped = _util._maybe_strip_national_prefix_carrier_code(
-        national, metadata)
-    if _util._test_number_length(potential, metadata) not in _SHORT:
-        national = potential
+    # The national prefix (trunk 0) or carrier code, taken off as parse() does (the
+    # library's function is only worth its cost where the prefix pattern matches).
+    if _national_prefix(metadata).match(national) is not None:
+        _carrier, potential, stripped = _util._maybe_strip_national_prefix_carrier_code(
+            national, metadata)
+        if stripped and _util._test_number_length(potential, metadata) not in _SHORT:
+            national = potential
     if not _util._MIN_LENGTH_FOR_NSN <= len(national) <= _util._MAX_LENGTH_FOR_NSN:
         return None
-    number = PhoneNumber(country_code=country_code)
-    _util._set_italian_leading_zeros_for_phone_number(national, number)
-    number.national_number = int(national)
-    return number
+    # Where one country code serves several regions (+1, +7, +44 …), which region's
+    # metadata types the number depends on its digits: the library decides.
+    if len(_util.COUNTRY_CODE_TO_REGION_CODE.get(country_code, ())) != 1:
+        number = PhoneNumber(country_code=country_code)
+        _util._set_italian_leading_zeros_for_phone_number(national, number)
+        number.national_number = int(national)
+        return country_code, national, _number_type(number)
+    return country_code, national, _national_type(
+        PhoneMetadata.metadata_for_region_or_calling_code(
+            country_code, _util.region_code_for_country_code(country_code)), national)
 
 
 # phonenumbers.number_type's own steps (_number_type_helper), with the patterns of its
@@ -193,9 +240,12 @@ def _type_plan(metadata, length: int) -> tuple:
 def _number_type(number: PhoneNumber) -> int:
     region = _util.region_code_for_number(number)
     metadata = PhoneMetadata.metadata_for_region_or_calling_code(number.country_code, region)
+    return _national_type(metadata, _util.national_significant_number(number))
+
+
+def _national_type(metadata, national: str) -> int:
     if metadata is None:
         return PhoneNumberType.UNKNOWN
-    national = _util.national_significant_number(number)
     _metadata, general, others, fixed_line, mobile, same_patterns = _type_plan(
         metadata, len(national))
     if general.fullmatch(national) is None:
