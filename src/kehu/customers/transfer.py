@@ -656,14 +656,14 @@ def _select_in(sql: str, values: list) -> list[tuple]:
     return rows
 
 
-def _insert(model, names: tuple[str, ...], rows: list[tuple], *, now,
-            rows_per_statement: int = 0) -> None:
+def _insert(model, names: tuple[str, ...], rows: list[tuple], *, now) -> None:
     """Inserts rows given as tuples of the `names` fields' database values.
 
     Model instances and bulk_create cost several times what the database spends on a
     row, and these rows need no ids back. The model's other columns get their defaults
-    (auto_now ones `now`). One statement prepared once (executemany), or, with
-    `rows_per_statement`, several rows to each statement.
+    (auto_now ones `now`). On SQLite, many rows to a statement: each statement's run has
+    a fixed cost (AUTOINCREMENT's counter, FTS5's flush of its index) that executemany
+    pays per row; PostgreSQL's driver pipelines executemany itself.
     """
     if not rows:
         return
@@ -678,17 +678,28 @@ def _insert(model, names: tuple[str, ...], rows: list[tuple], *, now,
     quote = connection.ops.quote_name
     sql = (f"INSERT INTO {quote(model._meta.db_table)}"
            f" ({', '.join(quote(f.column) for f in given + others)}) VALUES ")
-    placeholders = "(" + ", ".join(["%s"] * (len(given) + len(others))) + ")"
+    width = len(given) + len(others)
+    placeholders = "(" + ", ".join(["%s"] * width) + ")"
     with connection.cursor() as cursor:
-        if not rows_per_statement:
+        if connection.vendor != "sqlite":
             cursor.executemany(sql + placeholders, [(*row, *fixed) for row in rows])
             return
-        size = min(rows_per_statement,
-                   (connection.features.max_query_params or 65535) // (len(given) + len(others)))
+        size = min(ROWS_PER_STATEMENT, _sqlite_variables() // width)
         for start in range(0, len(rows), size):
             batch = rows[start : start + size]
             cursor.execute(sql + ", ".join([placeholders] * len(batch)),
                            [value for row in batch for value in (*row, *fixed)])
+
+
+ROWS_PER_STATEMENT = 500
+
+
+def _sqlite_variables() -> int:
+    """How many parameters one statement may have (Django assumes SQLite's old 999)."""
+    import sqlite3
+
+    connection.ensure_connection()
+    return connection.connection.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)
 
 
 def _customer_ids(numbers: list[str]) -> list[int]:
@@ -759,9 +770,7 @@ def _insert_customers(records: list[CustomerRecord], *, actor, source: str,
     _insert(Email, ("customer", "address"), emails, now=now)
     _insert(Address, ("customer", "text"), addresses, now=now)
     _insert(Change, ("customer", "actor", "action", "fields"), changes, now=now)
-    # Several entries to a statement: SQLite's FTS5 trigger flushes the index after
-    # every statement, which made executemany's one row each three times slower.
-    _insert(SearchEntry, ("customer", "document"), entries, now=now, rows_per_statement=500)
+    _insert(SearchEntry, ("customer", "document"), entries, now=now)
     _insert(Customer.tags.through, ("customer", "tag"), tag_links, now=now)
 
 
