@@ -123,6 +123,7 @@ def _read(cleaned: str, region: str) -> ParsedPhone | int:
 _PLAIN = re.compile(r"(\()?(\+)?([0-9]+)(?(1)\))([0-9]*(?:[ -][0-9]+)*)")
 _SEPARATORS = str.maketrans("", "", " -")
 _IDD_PATTERNS: dict[str, re.Pattern] = {}
+_REGION_METADATA: dict[str, PhoneMetadata] = {}
 _PREFIX_PATTERNS: dict[int, tuple] = {}
 
 
@@ -146,7 +147,9 @@ def _plain_number(text: str, region: str) -> tuple[int, str, int] | None:
     digits = match[3] + match[4].translate(_SEPARATORS)
     if not 7 <= len(digits) <= 20:
         return None
-    metadata = PhoneMetadata.metadata_for_region(region)
+    metadata = _REGION_METADATA.get(region)
+    if metadata is None:
+        metadata = _REGION_METADATA[region] = PhoneMetadata.metadata_for_region(region)
     # _maybe_extract_country_code: after "+" or the region's international (IDD) prefix
     # comes the country code; without either the number is of the region (parse() also
     # tries the region's country code written without "+": left to it).
