@@ -289,6 +289,18 @@ def test_a_row_with_several_problems_lists_them_all():
         assert column in errors
 
 
+def test_a_rows_problems_come_in_the_order_of_its_checks():
+    """Checks run column by column over a chunk; a row's messages still read in one order:
+    lengths, name, phones, emails, a repeated external id, then the choices and the rest."""
+    rows = [HEADER, ROWS[0], ["C-1", "robot", "<张>", "x" * 101, "lost", "", "1990-02-30",
+                              "", "t" * 51, "12345;999", "bad", "a" * 301]]
+    report = import_file(name="x.csv", data=csv_bytes(rows))
+    columns = [error.split(":")[0] for error in report.rejected[0]["errors"]]
+    assert columns == ["salutation", "name", "phones", "phones", "emails", "external_id “C-1” "
+                       "already appears in row 2.", "kind", "lost_reason", "birthday", "tags",
+                       "addresses"]
+
+
 def test_skip_invalid_imports_the_good_rows():
     rows = [HEADER, ROWS[0], BAD_ROWS[0][0], ROWS[1], BAD_ROWS[7][0], ROWS[2]]
     report = import_file(name="x.csv", data=csv_bytes(rows), skip_invalid=True)

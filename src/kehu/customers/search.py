@@ -47,6 +47,8 @@ def field_tokens(text: str) -> str:
     """search_document([text]) for a text that is not empty: its tokens and the field
     break after them."""
     if text.isascii():
+        if text.isalnum():  # one word: a customer number, an id, a phone's digits
+            return f"{text.lower()} {_FIELD_BREAK}"
         return " ".join([*_ASCII_WORD.findall(text.lower()), _FIELD_BREAK])
     return _cjk_text_tokens(text)
 
