@@ -171,3 +171,44 @@ def test_a_failed_write_leaves_the_previous_scores(sales, monkeypatch):
         services.value_refresh(as_of=AS_OF)
     assert ValueRefresh.objects.count() == 1
     assert sorted(CustomerValue.objects.values_list("customer_id", "refresh_id")) == stored
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_refreshes_at_once_both_succeed_one_after_the_other(sales, monkeypatch):
+    """Each thread has its own connection on PostgreSQL; on SQLite the test database is
+    one shared in-memory connection, and the file database's write lock serialises."""
+    import threading
+    import time
+
+    from django.db import connection, connections
+
+    if connection.vendor != "postgresql":
+        pytest.skip("SQLite's write lock makes refreshes wait for each other")
+    take_turns = services._refreshes_take_turns
+
+    def slow_turn():  # both threads are inside their transactions at the same time
+        take_turns()
+        time.sleep(0.3)
+
+    monkeypatch.setattr(services, "_refreshes_take_turns", slow_turn)
+    barrier, outcomes = threading.Barrier(2), []
+
+    def refresh():
+        try:
+            barrier.wait()
+            outcomes.append(services.value_refresh(as_of=AS_OF))
+        except Exception as error:  # noqa: BLE001 - the test looks at what each got
+            outcomes.append(error)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=refresh) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert all(isinstance(o, ValueRefresh) for o in outcomes), outcomes
+    first, second = sorted(outcomes, key=lambda r: r.pk)
+    values = list(CustomerValue.objects.all())
+    assert len(values) == len(sales)
+    assert {(v.refresh_id, v.previous_refresh_id) for v in values} == {(second.pk, first.pk)}

@@ -29,10 +29,11 @@ import numpy as np
 import pyarrow as pa
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from kehu.db import write_turn
 from kehu.insights import selectors
 from kehu.insights.models import CustomerValue, ValueChange, ValueRefresh
 from kehu.users.models import User
@@ -223,7 +224,8 @@ def value_refresh(
         discount_rate=discount_rate,
         churn_threshold=churn_threshold,
     )
-    with transaction.atomic():
+    with write_turn(connection), transaction.atomic():
+        _refreshes_take_turns()
         refresh = ValueRefresh.objects.create(
             at=now,
             as_of=as_of,
@@ -271,3 +273,18 @@ def value_refresh(
         CustomerValue.objects.bulk_create(values, batch_size=WRITE_BATCH)
         ValueChange.objects.bulk_create(changes, batch_size=WRITE_BATCH)
     return refresh
+
+
+# Any constant, the same in every process: the key of PostgreSQL's lock for refreshes.
+_REFRESH_LOCK = 0x6B656875  # "kehu"
+
+
+def _refreshes_take_turns() -> None:
+    """Two refreshes at once write one after the other, the second on top of the first.
+
+    Otherwise, on PostgreSQL, the second's delete would not see the scores the first was
+    inserting, and its own inserts would then fail on them. (On SQLite the write lock,
+    taken in turn by write_turn, already makes them wait.)"""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_REFRESH_LOCK])
