@@ -52,3 +52,12 @@ def test_card_without_movement_or_costs(agent_client, wang):
 
 def test_card_before_any_refresh(agent_client, wang):
     assert "Not computed" in _value_block(agent_client, wang)
+
+
+def test_a_one_time_buyer_is_not_shown_as_certainly_still_a_customer(agent_client, wang):
+    # BG/NBD gives 100% to anyone who bought once (no repeat, so no sign of leaving):
+    # true for the model, misleading to an agent.
+    scores_store(wang, purchases=1, probability_alive=1.0, churn_risk=False)
+    block = _value_block(agent_client, wang)
+    assert "100%" not in block
+    assert "One purchase so far: too early to say whether still a customer" in block
