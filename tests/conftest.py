@@ -115,3 +115,15 @@ def xihu(agent):
         phones=["139 1000 2000"],
     )
     return org
+
+
+@pytest.fixture
+def local_morning(monkeypatch):
+    """Ten in the morning today, local time (Asia/Shanghai), for tests of "my day" with
+    things due in a few hours: from about 13:00 to 16:00 UTC those are already tomorrow
+    there, and not on today's list."""
+    from django.utils import timezone
+
+    ten = timezone.localtime().replace(hour=10, minute=0, second=0, microsecond=0)
+    monkeypatch.setattr(timezone, "now", lambda: ten)
+    return ten

@@ -16,7 +16,9 @@ from tests.browser.conftest import log_in
 pytestmark = pytest.mark.browser
 
 
-def test_a_callback_a_kept_promise_and_a_booked_visit_from_my_day(page, agent, xihu):
+def test_a_callback_a_kept_promise_and_a_booked_visit_from_my_day(
+    page, agent, xihu, local_morning
+):
     now = timezone.now()
     services.commitment_create(
         actor=agent, customer=xihu, promise="今天下班前发报价单", due_at=now + timedelta(minutes=30)

@@ -27,7 +27,7 @@ def state():
     )
 
 
-def test_a_promise_written_on_the_card_shows_there_and_on_my_day(agent, xihu):
+def test_a_promise_written_on_the_card_shows_there_and_on_my_day(agent, xihu, local_morning):
     client = logged_in(agent)
     client.post(
         reverse("promises:promise_create", args=[xihu.pk]),
@@ -72,7 +72,9 @@ def test_keep_and_done_from_my_day(agent, xihu):
     assert "Nothing is due today" in client.get(reverse("promises:my_day")).content.decode()
 
 
-def test_a_supervisor_sees_anyones_day_an_agent_only_their_own(agent, manager, supervisor, xihu):
+def test_a_supervisor_sees_anyones_day_an_agent_only_their_own(
+    agent, manager, supervisor, xihu, local_morning
+):
     services.commitment_create(
         actor=manager,
         customer=xihu,
