@@ -337,7 +337,7 @@ def pareto_nbd_section(inputs: dict) -> None:
 
     customers = _pairs(*[np.asarray(v, dtype=float) for v in (x, t_x, big_t)])
     their_params = np.array([theirs[name] for name in ("r", "alpha", "s", "beta")])
-    their_ll = float(_log_likelihood(their_params, customers).sum())
+    their_ll = _log_likelihood(their_params, customers, np.ones(len(customers.x)))
     print(f"  log-likelihood: kehu {ours.log_likelihood:.6f}, lifetimes' parameters {their_ll:.6f}")
     ratio = their_time / our_time
     print(

@@ -111,3 +111,39 @@ def gamma_gamma_sums(
         log_totals += log_total
         rates += (p * xi + q) / total
     return ll + lost, logs, log_totals, rates
+
+
+@njit(cache=True, nogil=True)
+def pareto_nbd_sum(
+    r: float,
+    s: float,
+    x: np.ndarray,
+    x_at: np.ndarray,
+    weight: np.ndarray,
+    head: np.ndarray,
+    t_at: np.ndarray,
+    log_alpha_t: np.ndarray,
+    log_beta_t: np.ndarray,
+    recent: np.ndarray,
+    recent_at: np.ndarray,
+    aged: np.ndarray,
+    aged_at: np.ndarray,
+) -> float:
+    """Σ weight · ln L of Pareto/NBD (Fader & Hardie 2005, eq. 18–20): `head` per distinct
+    frequency, ln(α+T) and ln(β+T) per distinct age, and the two terms of ln A₀ per
+    distinct (x, t_x) and (x, T) pair (`recent`, `aged`), combined in log space."""
+    log_s = math.log(s)
+    ll = lost = 0.0
+    for i in range(x.shape[0]):
+        xi, m = x[i], t_at[i]
+        u, v = recent[recent_at[i]], aged[aged_at[i]]
+        # u >= v in exact arithmetic; equal when t_x = T (the customer bought today).
+        gap = min(v - u, 0.0)
+        second = -math.inf
+        if gap < 0.0:
+            second = log_s - math.log(r + s + xi) + u + math.log(-math.expm1(gap))
+        first = -(r + xi) * log_alpha_t[m] - s * log_beta_t[m]
+        high, low = max(first, second), min(first, second)
+        value = head[x_at[i]] + high + math.log1p(math.exp(low - high))
+        ll, lost = _add(ll, lost, weight[i] * value)
+    return ll + lost

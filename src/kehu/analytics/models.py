@@ -236,16 +236,16 @@ def expected_purchases(
     """E[purchases in the next `horizon` | x, t_x, T] (FHL 2005, eq. 10); `horizon` in
     the unit of the fit."""
     x, t_x, big_t = _arrays(frequency, recency, T)
-    return _expected_purchases(model, horizon, x, t_x, big_t, _group(x, big_t))
+    alive = expit(-_log_odds_dead(model, x, t_x, big_t))
+    return _expected_purchases(model, horizon, x, _group(x, big_t), alive)
 
 
 def _expected_purchases(
     model: BGNBD,
     horizon: float,
     x: Array,
-    t_x: Array,
-    big_t: Array,
     pairs: tuple[list[Array], NDArray[np.intp]],
+    alive: Array,
 ) -> Array:
     r, alpha, a, b = model.r, model.alpha, model.a, model.b
     if horizon <= 0:
@@ -261,7 +261,6 @@ def _expected_purchases(
     failed = ~np.isfinite(brackets)
     if failed.any():
         brackets[failed] = _brackets_large_ab(model, xs[failed], z[failed])
-    alive = expit(-_log_odds_dead(model, x, t_x, big_t))
     return (a + b + x - 1) / (a - 1) * brackets[pair] * alive
 
 
@@ -401,10 +400,11 @@ def customer_lifetime_value(
     spend = expected_spend(model=spend_model, frequency=frequency, monetary_value=monetary_value)
     x, t_x, big_t = _arrays(frequency, recency, T)
     pairs = _group(x, big_t)
+    alive = expit(-_log_odds_dead(purchases_model, x, t_x, big_t))
     value = np.zeros_like(spend)
     before = np.zeros_like(spend)
     for i in range(1, periods + 1):
-        upto = _expected_purchases(purchases_model, i * period_length, x, t_x, big_t, pairs)
+        upto = _expected_purchases(purchases_model, i * period_length, x, pairs, alive)
         value += (upto - before) * spend / (1 + discount_rate) ** i
         before = upto
     return value
