@@ -147,6 +147,10 @@ class Clock:
 
 def kehu_run(path: Path, *, customers_kept=None) -> tuple[Clock, dict]:
     """The whole kehu pipeline on DuckDB, from the Parquet file to every customer's CLV."""
+    # Libraries are imported before the clock starts, as lifetimes_run imports pandas and
+    # lifetimes before its clock: Ibis imports pandas on the first result it converts.
+    import pandas  # noqa: F401
+
     clock = Clock("kehu")
     con = analytics.connect()
     # DuckDB streams the Parquet file through its aggregates; for 100,000,000 rows it may

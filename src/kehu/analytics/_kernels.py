@@ -17,14 +17,6 @@ from numba import njit
 
 
 @njit(cache=True, nogil=True)
-def _log1p_exp(d: float) -> float:
-    """ln(1 + eᵈ) without overflow."""
-    if d > 0.0:
-        return d + math.log1p(math.exp(-d))
-    return math.log1p(math.exp(d))
-
-
-@njit(cache=True, nogil=True)
 def _add(total: float, lost: float, value: float) -> tuple[float, float]:
     """Neumaier's compensated sum: the optimiser compares log-likelihoods of a million
     customers to 15 digits, more than a plain running sum keeps."""
@@ -68,8 +60,10 @@ def bgnbd_sums(
         share = 0.0
         if xi > 0.0:
             d = log_a - log_bx[k] - (r + xi) * (ltx - lt)
-            value += _log1p_exp(d)
-            share = 1.0 / (1.0 + math.exp(-d)) if d > -700.0 else 0.0
+            # ln(1 + eᵈ) and eᵈ/(1 + eᵈ) from one exponential that cannot overflow.
+            e = math.exp(-abs(d))
+            value += max(d, 0.0) + math.log1p(e)
+            share = 1.0 / (1.0 + e) if d >= 0.0 else e / (1.0 + e)
         ll, lost = _add(ll, lost, w * value)
         logs += w * (lt + share * (ltx - lt))
         rates += w * (r + xi) * (inv_t[m] + share * (inv_tx[j] - inv_t[m]))
