@@ -12,8 +12,10 @@ that unit: fitting on weeks gives α in weeks.
 
 Numerics: parameters are fitted as logarithms (always positive) with gammaln and
 logaddexp, so the log-likelihood is finite for any frequency (a customer with 10⁶
-purchases included); the data are compressed to their distinct rows with a count, so a
-million customers cost what their few thousand distinct (x, t_x, T) cost.
+purchases included); BG/NBD data are compressed to their distinct (x, t_x, T) rows with
+a count. Special functions are computed per distinct value with SciPy; the rest of each
+likelihood and its analytic gradient is one compiled pass over the customers
+(`kehu.analytics._kernels`, Numba).
 """
 
 from __future__ import annotations
