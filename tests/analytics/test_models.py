@@ -212,3 +212,82 @@ def test_bad_inputs_are_refused():
     spend = GammaGamma(p=1, q=0.5, gamma=1, log_likelihood=0, customers=0)
     with pytest.raises(ValueError, match="q <= 1"):
         expected_spend(model=spend, frequency=[1], monetary_value=[1])
+
+
+def test_the_likelihoods_and_gradients_are_the_formulas(cdnow):
+    """The compiled sums against the papers' formulas written out in NumPy, and their
+    gradients against central differences, away from any optimum."""
+    from scipy.special import betaln, gammaln
+
+    from kehu.analytics.models import _bgnbd_ll, _compress, _customers, _gg_ll, _spenders
+
+    x, t_x, big_t = (cdnow[c].to_numpy(dtype=float) for c in ("frequency", "recency", "T"))
+    (xs, txs, ts), weight = _compress(x, t_x, big_t)
+    c = _customers(xs, txs, ts, weight, 1.0)
+
+    def bgnbd(params):
+        r, alpha, a, b = params
+        a1 = gammaln(r + x) - gammaln(r) + r * np.log(alpha)
+        a2 = betaln(a, b + x) - betaln(a, b)
+        a3 = -(r + x) * np.log(alpha + big_t)
+        a4 = np.where(x > 0, np.log(a) - np.log(np.maximum(b + x - 1, 1e-300)), -np.inf)
+        a4 = a4 - (r + x) * np.log(alpha + t_x)
+        return float(np.sum(a1 + a2 + np.logaddexp(a3, a4)))
+
+    params = np.array([0.3, 5.0, 0.9, 2.0])
+    ll, gradient = _bgnbd_ll(*params, c)
+    assert ll == pytest.approx(bgnbd(params), rel=1e-12)
+    for i in range(4):
+        step = np.zeros(4)
+        step[i] = 1e-6
+        numeric = (bgnbd(params * np.exp(step)) - bgnbd(params * np.exp(-step))) / 2e-6
+        assert gradient[i] == pytest.approx(numeric, rel=1e-5, abs=1e-4)
+
+    m = cdnow.monetary_value.to_numpy(dtype=float)
+    keep = (x > 0) & (m > 0)
+    s = _spenders(x[keep], m[keep])
+
+    def gamma_gamma(params):
+        p, q, v = params
+        xk, mk = x[keep], m[keep]
+        return float(
+            np.sum(
+                gammaln(p * xk + q)
+                - gammaln(p * xk)
+                - gammaln(q)
+                + q * np.log(v)
+                + (p * xk - 1) * np.log(mk)
+                + p * xk * np.log(xk)
+                - (p * xk + q) * np.log(v + mk * xk)
+            )
+        )
+
+    params = np.array([4.0, 2.0, 10.0])
+    ll, gradient = _gg_ll(*params, s)
+    assert ll == pytest.approx(gamma_gamma(params), rel=1e-12)
+    for i in range(3):
+        step = np.zeros(3)
+        step[i] = 1e-6
+        numeric = (gamma_gamma(params * np.exp(step)) - gamma_gamma(params * np.exp(-step))) / 2e-6
+        assert gradient[i] == pytest.approx(numeric, rel=1e-5, abs=1e-4)
+
+
+@pytest.mark.parametrize(
+    ("offset", "scale"),
+    # Whole numbers from 0 are packed into one integer key; fractions, negative numbers
+    # and keys too wide for 62 bits are sorted column by column.
+    [(0.0, 1.0), (0.5, 1.0), (-3.0, 1.0), (0.0, 1e7)],
+)
+def test_distinct_rows_are_found_the_same_whatever_the_numbers(offset, scale):
+    from kehu.analytics.models import _group
+
+    rng = np.random.default_rng(6)
+    columns = [
+        rng.integers(0, 5, 500) * scale + offset,
+        rng.integers(0, 3, 500) * scale,
+        rng.integers(0, 4, 500) * scale,
+    ]
+    (a, b, c), inverse = _group(*columns)
+    expected, expected_inverse = np.unique(np.column_stack(columns), axis=0, return_inverse=True)
+    np.testing.assert_array_equal(np.column_stack([a, b, c]), expected)
+    np.testing.assert_array_equal(inverse, expected_inverse.reshape(-1))

@@ -91,6 +91,34 @@ def test_the_summary_of_awkward_rows(load):
     assert four["revenue"] == pytest.approx(-25)
 
 
+def test_the_first_purchase_day_is_the_first_day_with_a_purchase(load):
+    """Spend per repeat purchase leaves out the first purchase day, whatever came before
+    it (a refund) or happened on it (a refund, several buys), and is exactly 0 when every
+    repeat purchase was free."""
+    frame = pd.DataFrame(
+        [
+            row(5, "2026-01-02 10:00", -40.0, 1.0, "f1"),  # a refund before anything was bought
+            row(5, "2026-01-05 09:00", 70.0, 1.0, "f2"),  # first purchase day: 70 + 30 − 10
+            row(5, "2026-01-05 12:00", 30.0, 1.0, "f3"),
+            row(5, "2026-01-05 17:00", -10.0, 1.0, "f4"),
+            row(5, "2026-01-09 10:00", 25.0, 1.0, "f5"),
+            row(5, "2026-01-12 10:00", 15.0, 1.0, "f6"),
+            row(5, "2026-01-12 11:00", -15.0, 1.0, "f7"),  # a repeat day with a refund stays a day
+            row(6, "2026-02-01 10:00", 1e9, 1.0, "f8"),  # a huge first purchase, then only samples
+            row(6, "2026-02-03 10:00", 0.0, 1.0, "f9"),
+            row(6, "2026-02-04 10:00", 0.0, 1.0, "f10"),
+        ]
+    )
+    s = by_customer(customer_summary(transactions=load(frame), now=NOW))
+    five = s[5]
+    assert (five["purchases"], five["frequency"], five["recency"]) == (3, 2, 7)
+    assert five["first_purchase"] == dt.date(2026, 1, 5)
+    assert five["monetary_value"] == pytest.approx((25 + 15) / 2)
+    assert five["revenue"] == pytest.approx(-40 + 70 + 30 - 10 + 25 + 15 - 15)
+    six = s[6]
+    assert (six["frequency"], six["monetary_value"]) == (2, 0.0)
+
+
 def test_weeks_are_days_over_seven(load):
     s = by_customer(customer_summary(transactions=load(AWKWARD), now=NOW, unit="weeks"))
     assert s[1]["recency"] == pytest.approx(9 / 7)

@@ -2,7 +2,7 @@
 
 Written once as Ibis expressions: DuckDB in the process by default, the same code on
 PostgreSQL (or any Ibis backend) where the transactions already live. Model fitting is
-NumPy/SciPy on the per-customer summary, compressed to its distinct rows.
+NumPy/SciPy (and Numba for the likelihood loops) on the per-customer summary.
 
     con = connect()                                      # DuckDB in memory
     transactions = transactions_read(path="sales.parquet", con=con)

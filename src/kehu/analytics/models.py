@@ -12,8 +12,10 @@ that unit: fitting on weeks gives α in weeks.
 
 Numerics: parameters are fitted as logarithms (always positive) with gammaln and
 logaddexp, so the log-likelihood is finite for any frequency (a customer with 10⁶
-purchases included); the data are compressed to their distinct rows with a count, so a
-million customers cost what their few thousand distinct (x, t_x, T) cost.
+purchases included); BG/NBD data are compressed to their distinct (x, t_x, T) rows with
+a count. Special functions are computed per distinct value with SciPy; the rest of each
+likelihood and its analytic gradient is one compiled pass over the customers
+(`kehu.analytics._kernels`, Numba).
 """
 
 from __future__ import annotations
@@ -25,16 +27,24 @@ from numpy.typing import ArrayLike, NDArray
 from scipy.optimize import minimize
 from scipy.special import digamma, expit, gammaln, hyp2f1
 
+from kehu.analytics._kernels import bgnbd_sums, gamma_gamma_sums
+
 Array = NDArray[np.float64]
 
 
 def _group(*columns: ArrayLike) -> tuple[list[Array], NDArray[np.intp]]:
     """The distinct rows of the columns (in lexicographic order) and, for each row, the
-    position of its distinct row: a lexicographic sort, several times faster than
-    np.unique(axis=0) on a million rows."""
+    position of its distinct row. Whole numbers that fit (days and purchase counts) are
+    packed into one integer key and sorted once; anything else takes a lexicographic
+    sort, itself several times faster than np.unique(axis=0) on a million rows."""
     stacked = np.column_stack([np.asarray(column, dtype=np.float64) for column in columns])
     if not np.isfinite(stacked).all():
         raise ValueError("model inputs must be finite numbers (no NaN, no infinity)")
+    key = _packed(stacked)
+    if key is not None:
+        first, inverse = np.unique(key, return_index=True, return_inverse=True)[1:]
+        unique = stacked[first]
+        return [unique[:, i] for i in range(unique.shape[1])], inverse.reshape(-1)
     order = np.lexsort(stacked.T[::-1])
     ordered = stacked[order]
     new = np.concatenate([[True], (np.diff(ordered, axis=0) != 0).any(axis=1)])[: len(ordered)]
@@ -42,6 +52,20 @@ def _group(*columns: ArrayLike) -> tuple[list[Array], NDArray[np.intp]]:
     inverse[order] = np.cumsum(new) - 1
     unique = ordered[new]
     return [unique[:, i] for i in range(unique.shape[1])], inverse
+
+
+def _packed(stacked: Array) -> NDArray[np.int64] | None:
+    """One int64 per row ordered as the rows are, when every value is a whole number
+    from 0 and the mixed-radix key fits in 62 bits; None otherwise."""
+    if len(stacked) == 0 or (stacked < 0).any() or (stacked != np.floor(stacked)).any():
+        return None
+    sizes = stacked.max(axis=0) + 1
+    if float(np.prod(sizes)) >= 2.0**62:
+        return None
+    key = np.zeros(len(stacked), dtype=np.int64)
+    for i, size in enumerate(sizes):
+        key = key * np.int64(size) + stacked[:, i].astype(np.int64)
+    return key
 
 
 def _compress(*columns: ArrayLike) -> tuple[list[Array], Array]:
@@ -89,52 +113,70 @@ class BGNBD:
 @dataclass(frozen=True)
 class _Customers:
     """Compressed BG/NBD data: each column as distinct values and an index into them
-    (a few hundred frequencies, a few thousand days), and each row's count."""
+    (a few hundred frequencies, a few thousand days), each row's count, and the count
+    per distinct frequency."""
 
     x: Array
-    xs: tuple[Array, Array]
-    t_x: tuple[Array, Array]
-    T: tuple[Array, Array]
+    xs: tuple[Array, NDArray[np.intp]]
+    t_x: tuple[Array, NDArray[np.intp]]
+    T: tuple[Array, NDArray[np.intp]]
     weight: Array
+    per_frequency: Array
 
 
-def _bgnbd_ll(r: float, alpha: float, a: float, b: float, c: _Customers) -> tuple[Array, Array]:
-    """Each customer's log-likelihood (FHL 2005, eq. 6) in log space, and its gradient
-    with respect to (log r, log α, log a, log b), one row per parameter. Every special
-    function and logarithm is computed per distinct value and gathered: only two
-    transcendental functions are left per customer."""
+def _customers(x: Array, t_x: Array, big_t: Array, weight: Array, unit: float) -> _Customers:
+    xs = np.unique(x, return_inverse=True)
+    return _Customers(
+        x=x,
+        xs=xs,
+        t_x=np.unique(t_x / unit, return_inverse=True),
+        T=np.unique(big_t / unit, return_inverse=True),
+        weight=weight,
+        per_frequency=np.bincount(xs[1], weights=weight, minlength=len(xs[0])),
+    )
+
+
+def _bgnbd_ll(r: float, alpha: float, a: float, b: float, c: _Customers) -> tuple[float, Array]:
+    """Σ count · ln L over the customers (FHL 2005, eq. 6, in log space) and its gradient
+    with respect to (log r, log α, log a, log b). Special functions are computed per
+    distinct frequency, recency or age and weighted by how many customers have it; what
+    needs each customer's own (x, t_x, T) is one compiled pass (`_kernels`)."""
     (xs, x_at), (txs, tx_at), (ts, t_at) = c.xs, c.t_x, c.T
-    x = c.x
+    per, total = c.per_frequency, float(c.per_frequency.sum())
     # ln Γ(r+x)/Γ(r) + r ln α + ln B(a, b+x)/B(a, b), and its derivatives, per frequency.
     head = (
         gammaln(r + xs)
         - gammaln(r)
-        + r * np.log(alpha)
         + gammaln(b + xs)
         - gammaln(a + b + xs)
         - gammaln(b)
         + gammaln(a + b)
-    )[x_at]
-    psi_r = (digamma(r + xs) - digamma(r))[x_at]
-    psi_ab = (digamma(a + b) - digamma(a + b + xs))[x_at]
-    psi_b = (digamma(b + xs) - digamma(b))[x_at]
+    )
+    psi_r = digamma(r + xs) - digamma(r)
+    psi_ab = digamma(a + b) - digamma(a + b + xs)
+    psi_b = digamma(b + xs) - digamma(b)
     b_xs = np.where(xs > 0, b + xs - 1, 1.0)  # b + x − 1 only matters where x > 0
-    log_bx, inv_bx = np.log(b_xs)[x_at], (1.0 / b_xs)[x_at]
-    log_t, inv_t = np.log(alpha + ts)[t_at], (1.0 / (alpha + ts))[t_at]
-    log_tx, inv_tx = np.log(alpha + txs)[tx_at], (1.0 / (alpha + txs))[tx_at]
-    repeat = x > 0
-    a3 = -(r + x) * log_t
-    # The second term exists only for x > 0: d = -inf makes it vanish below.
-    d = np.where(repeat, np.log(a) - log_bx - (r + x) * (log_tx - log_t), -np.inf)
-    tail = a3 + np.logaddexp(0.0, d)
-    w4 = expit(d)  # share of the second term in the sum
-    w3 = 1.0 - w4
-    d_r = psi_r + np.log(alpha) - w3 * log_t - w4 * log_tx
-    d_alpha = r / alpha - (r + x) * (w3 * inv_t + w4 * inv_tx)
-    d_a = psi_ab + w4 / a
-    d_b = psi_b + psi_ab - w4 * inv_bx * repeat
-    gradient = np.vstack([r * d_r, alpha * d_alpha, a * d_a, b * d_b])
-    return head + tail, gradient
+    ll, logs, rates, shares, shares_bx = bgnbd_sums(
+        r,
+        a,
+        c.x,
+        x_at,
+        tx_at,
+        t_at,
+        c.weight,
+        head + r * np.log(alpha),
+        np.log(b_xs),
+        1.0 / b_xs,
+        np.log(alpha + txs),
+        1.0 / (alpha + txs),
+        np.log(alpha + ts),
+        1.0 / (alpha + ts),
+    )
+    d_r = float(per @ psi_r) + total * np.log(alpha) - logs
+    d_alpha = total * r / alpha - rates
+    d_a = float(per @ psi_ab) + shares / a
+    d_b = float(per @ (psi_b + psi_ab)) - shares_bx
+    return ll, np.array([r * d_r, alpha * d_alpha, a * d_a, b * d_b])
 
 
 def bgnbd_fit(*, frequency: ArrayLike, recency: ArrayLike, T: ArrayLike) -> BGNBD:
@@ -145,30 +187,21 @@ def bgnbd_fit(*, frequency: ArrayLike, recency: ArrayLike, T: ArrayLike) -> BGNB
     if (x < 0).any() or (t_x < 0).any() or (t_x > big_t).any():
         raise ValueError("need 0 <= recency <= T and frequency >= 0")
     scale = float(big_t.max()) or 1.0  # fit on T scaled to 1: α starts near 1
-
-    def customers(unit: float) -> _Customers:
-        return _Customers(
-            x=x,
-            xs=np.unique(x, return_inverse=True),
-            t_x=np.unique(t_x / unit, return_inverse=True),
-            T=np.unique(big_t / unit, return_inverse=True),
-            weight=weight,
-        )
-
-    scaled = customers(scale)
+    scaled = _customers(x, t_x, big_t, weight, scale)
+    total = weight.sum()
 
     def negative_ll(log_params: Array) -> tuple[float, Array]:
         r, alpha, a, b = np.exp(log_params)
         ll, gradient = _bgnbd_ll(r, alpha, a, b, scaled)
-        value = -float(np.dot(weight, ll)) / weight.sum()
+        value = -ll / total
         if not np.isfinite(value):
             return np.inf, np.zeros(4)
-        return value, -(gradient @ weight) / weight.sum()
+        return value, -gradient / total
 
     r, alpha, a, b = _fit(negative_ll, np.zeros(4))
     alpha *= scale
-    ll = float(np.dot(weight, _bgnbd_ll(r, alpha, a, b, customers(1.0))[0]))
-    return BGNBD(r=r, alpha=alpha, a=a, b=b, log_likelihood=ll, customers=int(weight.sum()))
+    ll = _bgnbd_ll(r, alpha, a, b, _customers(x, t_x, big_t, weight, 1.0))[0]
+    return BGNBD(r=r, alpha=alpha, a=a, b=b, log_likelihood=ll, customers=int(total))
 
 
 def _log_odds_dead(model: BGNBD, x: Array, t_x: Array, T: Array) -> Array:
@@ -205,16 +238,16 @@ def expected_purchases(
     """E[purchases in the next `horizon` | x, t_x, T] (FHL 2005, eq. 10); `horizon` in
     the unit of the fit."""
     x, t_x, big_t = _arrays(frequency, recency, T)
-    return _expected_purchases(model, horizon, x, t_x, big_t, _group(x, big_t))
+    alive = expit(-_log_odds_dead(model, x, t_x, big_t))
+    return _expected_purchases(model, horizon, x, _group(x, big_t), alive)
 
 
 def _expected_purchases(
     model: BGNBD,
     horizon: float,
     x: Array,
-    t_x: Array,
-    big_t: Array,
     pairs: tuple[list[Array], NDArray[np.intp]],
+    alive: Array,
 ) -> Array:
     r, alpha, a, b = model.r, model.alpha, model.a, model.b
     if horizon <= 0:
@@ -230,7 +263,6 @@ def _expected_purchases(
     failed = ~np.isfinite(brackets)
     if failed.any():
         brackets[failed] = _brackets_large_ab(model, xs[failed], z[failed])
-    alive = expit(-_log_odds_dead(model, x, t_x, big_t))
     return (a + b + x - 1) / (a - 1) * brackets[pair] * alive
 
 
@@ -265,25 +297,52 @@ class GammaGamma:
     customers: int
 
 
-def _gg_ll(
-    p: float, q: float, gamma: float, xs: Array, at: Array, x: Array, m: Array, log_mx: Array
-) -> tuple[Array, Array]:
-    """Each customer's log-likelihood, and its gradient w.r.t. (log p, log q, log γ);
-    frequencies are `xs[at]`, special functions computed once per distinct frequency;
-    `log_mx` is ln m + ln x, which does not change during a fit."""
+@dataclass(frozen=True)
+class _Spenders:
+    """Gamma-Gamma data: frequencies as distinct values, an index into them and the
+    count per distinct value; mean spends and ln m, ln m + ln x, which a fit never
+    changes."""
+
+    x: Array
+    xs: tuple[Array, NDArray[np.intp]]
+    per_frequency: Array
+    m: Array
+    log_m: Array
+    log_mx: Array
+
+
+def _spenders(x: Array, m: Array) -> _Spenders:
+    xs = np.unique(x, return_inverse=True)
+    log_m = np.log(m)
+    log_mx = log_m + np.log(x)
+    return _Spenders(
+        x=x,
+        xs=xs,
+        per_frequency=np.bincount(xs[1], minlength=len(xs[0])).astype(np.float64),
+        m=m,
+        log_m=log_m,
+        log_mx=log_mx,
+    )
+
+
+def _gg_ll(p: float, q: float, gamma: float, c: _Spenders) -> tuple[float, Array]:
+    """Σ ln L over the customers and its gradient w.r.t. (log p, log q, log γ):
+    ln Γ(px+q) − ln Γ(px) − ln Γ(q) + q ln γ + px(ln m + ln x) − ln m − (px+q) ln(γ+mx).
+    Special functions per distinct frequency; the rest one compiled pass (`_kernels`)."""
+    xs, per = c.xs[0], c.per_frequency
+    n = float(per.sum())
     pxs = p * xs
-    head = (gammaln(pxs + q) - gammaln(pxs) - gammaln(q))[at]
-    psi_p = (xs * (digamma(pxs + q) - digamma(pxs)))[at]
-    psi_q = (digamma(pxs + q) - digamma(q))[at]
-    px = p * x
-    total = gamma + m * x
-    log_total = np.log(total)
-    log_m = log_mx - np.log(xs)[at]
-    ll = head + q * np.log(gamma) + px * (log_mx - log_total) - log_m - q * log_total
-    d_p = psi_p + x * (log_mx - log_total)
-    d_q = psi_q + np.log(gamma) - log_total
-    d_gamma = q / gamma - (px + q) / total
-    return ll, np.vstack([p * d_p, q * d_q, gamma * d_gamma])
+    head = gammaln(pxs + q) - gammaln(pxs) - gammaln(q)
+    psi_p = xs * (digamma(pxs + q) - digamma(pxs))
+    psi_q = digamma(pxs + q) - digamma(q)
+    ll, logs, log_totals, rates = gamma_gamma_sums(
+        p, q, gamma, c.x, c.xs[1], c.m, c.log_m, c.log_mx, head
+    )
+    log_gamma = np.log(gamma)
+    d_p = float(per @ psi_p) + logs
+    d_q = float(per @ psi_q) + n * log_gamma - log_totals
+    d_gamma = n * q / gamma - rates
+    return ll, np.array([p * d_p, q * d_q, gamma * d_gamma])
 
 
 def gamma_gamma_fit(*, frequency: ArrayLike, monetary_value: ArrayLike) -> GammaGamma:
@@ -291,26 +350,26 @@ def gamma_gamma_fit(*, frequency: ArrayLike, monetary_value: ArrayLike) -> Gamma
     positive mean spend; the others carry no information on spend per purchase."""
     x_all, m_all = _arrays(frequency, monetary_value)
     keep = (x_all > 0) & (m_all > 0)
-    (x, m), weight = _compress(x_all[keep], m_all[keep])
+    # Mean spends are nearly all distinct: compressing to distinct rows would not pay.
+    x, m = x_all[keep], m_all[keep]
     if len(x) == 0:
         raise ValueError("no repeat buyers with a positive spend to fit")
-    scale = float(np.average(m, weights=weight))  # fit on spend scaled to mean 1
-    xs, at = np.unique(x, return_inverse=True)
-    scaled_m = m / scale
-    log_mx = np.log(scaled_m) + np.log(x)
+    scale = float(m.mean())  # fit on spend scaled to mean 1
+    scaled = _spenders(x, m / scale)
+    n = len(x)
 
     def negative_ll(log_params: Array) -> tuple[float, Array]:
         p, q, gamma = np.exp(log_params)
-        ll, gradient = _gg_ll(p, q, gamma, xs, at, x, scaled_m, log_mx)
-        value = -float(np.dot(weight, ll)) / weight.sum()
+        ll, gradient = _gg_ll(p, q, gamma, scaled)
+        value = -ll / n
         if not np.isfinite(value):
             return np.inf, np.zeros(3)
-        return value, -(gradient @ weight) / weight.sum()
+        return value, -gradient / n
 
     p, q, gamma = _fit(negative_ll, np.zeros(3))
     gamma *= scale
-    ll = float(np.dot(weight, _gg_ll(p, q, gamma, xs, at, x, m, np.log(m) + np.log(x))[0]))
-    return GammaGamma(p=p, q=q, gamma=gamma, log_likelihood=ll, customers=int(weight.sum()))
+    ll = _gg_ll(p, q, gamma, _spenders(x, m))[0]
+    return GammaGamma(p=p, q=q, gamma=gamma, log_likelihood=ll, customers=n)
 
 
 def expected_spend(*, model: GammaGamma, frequency: ArrayLike, monetary_value: ArrayLike) -> Array:
@@ -343,10 +402,11 @@ def customer_lifetime_value(
     spend = expected_spend(model=spend_model, frequency=frequency, monetary_value=monetary_value)
     x, t_x, big_t = _arrays(frequency, recency, T)
     pairs = _group(x, big_t)
+    alive = expit(-_log_odds_dead(purchases_model, x, t_x, big_t))
     value = np.zeros_like(spend)
     before = np.zeros_like(spend)
     for i in range(1, periods + 1):
-        upto = _expected_purchases(purchases_model, i * period_length, x, t_x, big_t, pairs)
+        upto = _expected_purchases(purchases_model, i * period_length, x, pairs, alive)
         value += (upto - before) * spend / (1 + discount_rate) ** i
         before = upto
     return value

@@ -27,6 +27,7 @@ from numpy.typing import ArrayLike, NDArray
 from scipy.optimize import minimize
 from scipy.special import expit, gammaln, hyp2f1
 
+from kehu.analytics._kernels import pareto_nbd_sum
 from kehu.analytics.models import LOG_BOUND, Array, _arrays, _compress, _group
 
 
@@ -49,43 +50,76 @@ def _log_hyp2f1_ab1(a: Array, b: Array, z: Array) -> Array:
 
 @dataclass(frozen=True)
 class _Pairs:
-    """The customers' rows and their distinct (x, t_x) and (x, T) pairs, found once."""
+    """The customers' rows, their distinct frequencies and ages, and their distinct
+    (x, t_x) and (x, T) pairs, found once."""
 
     x: Array
     T: Array
+    frequencies: tuple[Array, NDArray[np.intp]]
+    ages: tuple[Array, NDArray[np.intp]]
     recent: tuple[list[Array], NDArray[np.intp]]
     aged: tuple[list[Array], NDArray[np.intp]]
 
 
 def _pairs(x: Array, t_x: Array, big_t: Array) -> _Pairs:
-    return _Pairs(x=x, T=big_t, recent=_group(x, t_x), aged=_group(x, big_t))
+    return _Pairs(
+        x=x,
+        T=big_t,
+        frequencies=np.unique(x, return_inverse=True),
+        ages=np.unique(big_t, return_inverse=True),
+        recent=_group(x, t_x),
+        aged=_group(x, big_t),
+    )
 
 
-def _log_a0(r: float, alpha: float, s: float, beta: float, c: _Pairs, unit: float = 1.0) -> Array:
-    """ln A₀ (Fader & Hardie 2005, eq. 19–20), with times divided by `unit`."""
+def _terms(
+    r: float,
+    alpha: float,
+    s: float,
+    beta: float,
+    pairs: tuple[list[Array], NDArray[np.intp]],
+    unit: float,
+) -> Array:
+    """ln [₂F₁(z) / (big + t)^(r+s+x)], a term of ln A₀, per distinct pair (x, t)."""
     big, small = (alpha, beta) if alpha >= beta else (beta, alpha)
+    (xs, ts), _at = pairs
+    ts = ts / unit
+    b = np.full_like(xs, s + 1.0) if alpha >= beta else r + xs
+    values = _log_hyp2f1_ab1(r + s + xs, b, (big - small) / (big + ts))
+    return values - (r + s + xs) * np.log(big + ts)
 
-    def term(pairs: tuple[list[Array], NDArray[np.intp]]) -> Array:
-        """ln [₂F₁(z) / (big + t)^(r+s+x)] per distinct pair, gathered."""
-        (xs, ts), at = pairs
-        ts = ts / unit
-        b = np.full_like(xs, s + 1.0) if alpha >= beta else r + xs
-        values = _log_hyp2f1_ab1(r + s + xs, b, (big - small) / (big + ts))
-        return (values - (r + s + xs) * np.log(big + ts))[at]
 
-    u, v = term(c.recent), term(c.aged)
+def _log_a0(r: float, alpha: float, s: float, beta: float, c: _Pairs) -> Array:
+    """ln A₀ (Fader & Hardie 2005, eq. 19–20)."""
+    u = _terms(r, alpha, s, beta, c.recent, 1.0)[c.recent[1]]
+    v = _terms(r, alpha, s, beta, c.aged, 1.0)[c.aged[1]]
     with np.errstate(divide="ignore"):
         # u >= v in exact arithmetic; equal when t_x = T (the customer bought today).
         return u + np.log(-np.expm1(np.minimum(v - u, 0.0)))
 
 
-def _log_likelihood(params: Array, c: _Pairs, unit: float = 1.0) -> Array:
+def _log_likelihood(params: Array, c: _Pairs, weight: Array, unit: float = 1.0) -> float:
+    """Σ weight · ln L over the customers, times divided by `unit`: special functions
+    per distinct value or pair, the rest one compiled pass (`_kernels`)."""
     r, alpha, s, beta = params
-    x, big_t = c.x, c.T / unit
-    head = gammaln(r + x) - gammaln(r) + r * np.log(alpha) + s * np.log(beta)
-    first = -(r + x) * np.log(alpha + big_t) - s * np.log(beta + big_t)
-    second = np.log(s) - np.log(r + s + x) + _log_a0(r, alpha, s, beta, c, unit)
-    return head + np.logaddexp(first, second)
+    (xs, x_at), (ts, t_at) = c.frequencies, c.ages
+    ts = ts / unit
+    head = gammaln(r + xs) - gammaln(r) + r * np.log(alpha) + s * np.log(beta)
+    return pareto_nbd_sum(
+        r,
+        s,
+        c.x,
+        x_at,
+        weight,
+        head,
+        t_at,
+        np.log(alpha + ts),
+        np.log(beta + ts),
+        _terms(r, alpha, s, beta, c.recent, unit),
+        c.recent[1],
+        _terms(r, alpha, s, beta, c.aged, unit),
+        c.aged[1],
+    )
 
 
 def pareto_nbd_fit(*, frequency: ArrayLike, recency: ArrayLike, T: ArrayLike) -> ParetoNBD:
@@ -101,8 +135,7 @@ def pareto_nbd_fit(*, frequency: ArrayLike, recency: ArrayLike, T: ArrayLike) ->
     customers = _pairs(x, t_x, big_t)
 
     def negative_ll(log_params: Array) -> float:
-        ll = _log_likelihood(np.exp(log_params), customers, scale)
-        value = -float(np.dot(weight, ll)) / total
+        value = -_log_likelihood(np.exp(log_params), customers, weight, scale) / total
         return value if np.isfinite(value) else np.inf
 
     result = minimize(
@@ -117,7 +150,7 @@ def pareto_nbd_fit(*, frequency: ArrayLike, recency: ArrayLike, T: ArrayLike) ->
     r, alpha, s, beta = np.exp(result.x)
     alpha, beta = alpha * scale, beta * scale
     params = np.array([r, alpha, s, beta])
-    ll = float(np.dot(weight, _log_likelihood(params, customers)))
+    ll = _log_likelihood(params, customers, weight)
     return ParetoNBD(r=r, alpha=alpha, s=s, beta=beta, log_likelihood=ll, customers=int(total))
 
 
