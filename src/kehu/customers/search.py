@@ -18,9 +18,8 @@ from functools import lru_cache
 # written without spaces. Everything else alphanumeric is a word.
 _CJK = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\u3040-\u30ff\uac00-\ud7af"
 _RUN = re.compile(rf"([{_CJK}]+)|([^\W_{_CJK}]+)")
-# Never produced from text (runs are all-CJK or all-word), so a phrase cannot
-# span two fields.
-_FIELD_BREAK = "ǂ"
+# A phrase (consecutive bigrams) never spans two fields, with no token between them:
+# each field's CJK run ends with its single characters, and a phrase has none.
 
 
 def _runs(text: str) -> Iterable[tuple[str, str]]:
@@ -35,7 +34,7 @@ def _runs(text: str) -> Iterable[tuple[str, str]]:
 
 
 def search_document(texts: Iterable[str]) -> str:
-    return " ".join([field_tokens(text) for text in texts if text])
+    return " ".join([tokens for text in texts if text and (tokens := field_tokens(text))])
 
 
 # What plain ASCII text ("CRM00000001", "wang.li@163.com", "8613800138000") is made of:
@@ -44,12 +43,11 @@ _ASCII_WORD = re.compile(r"[a-z0-9]+")
 
 
 def field_tokens(text: str) -> str:
-    """search_document([text]) for a text that is not empty: its tokens and the field
-    break after them."""
+    """search_document([text]) for a text that is not empty."""
     if text.isascii():
         if text.isalnum():  # one word: a customer number, an id, a phone's digits
-            return f"{text.lower()} {_FIELD_BREAK}"
-        return " ".join([*_ASCII_WORD.findall(text.lower()), _FIELD_BREAK])
+            return text.lower()
+        return " ".join(_ASCII_WORD.findall(text.lower()))
     return _cjk_text_tokens(text)
 
 
@@ -62,7 +60,6 @@ def _cjk_text_tokens(text: str) -> str:
             continue
         tokens.extend(run[i : i + 2] for i in range(len(run) - 1))
         tokens.extend(run)
-    tokens.append(_FIELD_BREAK)
     return " ".join(tokens)
 
 

@@ -839,8 +839,7 @@ def _insert_customers(records: list[CustomerRecord], *, actor, source: str,
     changes = [(customer_id, actor_id, "imported", fields)
                for customer_id, fields in zip(ids, history, strict=True)]
     # search_document([name, number, external id, phones, emails]), in three parts.
-    entries = [(customer_id, f"{r.document[0]} {number} {r.document[1]}" if r.document[1]
-                else f"{r.document[0]} {number}")
+    entries = [(customer_id, " ".join(filter(None, (r.document[0], number, r.document[1]))))
                for customer_id, number, r in zip(
                    ids, [field_tokens(number) for number in numbers], records, strict=True)]
     tag_links = []
