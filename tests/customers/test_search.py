@@ -293,3 +293,14 @@ def test_search_document_is_the_same_on_its_fast_paths():
         group = [rng.choice(texts) for _ in range(rng.randrange(5))]
         assert search_document(group) == reference(group), group
         assert search_document(group) == search_document(group)  # memoised: the same
+
+
+def test_a_contact_is_found_by_either_name_but_not_across_the_two(agent, haier):
+    """A contact's entry holds its own name then its organisation's: 李青 followed by
+    青岛… must not make 李青岛 (in no single name) a phrase of the entry."""
+    org, _wang, _li = haier
+    li_qing = services.contact_create(actor=agent, organisation=org, name="李青")
+    assert (org.pk, li_qing.pk) in found("李青")
+    assert (org.pk, li_qing.pk) in found("青岛海尔")
+    assert found("李青岛") == []
+    assert found("青青岛") == []
