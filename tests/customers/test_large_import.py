@@ -1,0 +1,112 @@
+"""A large file: rows checked by worker processes and, on a first load into an empty archive
+(SQLite), the indexes built once at the end. The result must be the row-by-row one."""
+
+import csv
+import io
+
+import pytest
+from django.db import connection
+
+from kehu.customers import services, transfer
+from kehu.customers.models import Customer, Phone, SearchEntry
+from kehu.customers.selectors import customer_search
+
+pytestmark = [
+    pytest.mark.django_db,
+    pytest.mark.skipif(connection.vendor != "sqlite", reason="SQLite's first-load path"),
+]
+
+SURNAMES = "王李张刘陈杨赵黄周吴"
+GIVEN = "伟芳娜敏静丽强磊军洋"
+TABLES = transfer._DEFERRED_INDEX_TABLES
+
+
+def large_file(rows: int = 300, *, bad_row: int | None = None) -> bytes:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(["external_id", "name", "tags", "phones", "emails", "addresses"])
+    for i in range(rows):
+        name = SURNAMES[i % 10] + GIVEN[i // 10 % 10] + GIVEN[i // 100 % 10]
+        writer.writerow([
+            f"L-{i}", name, f"批量;组{i % 7}",
+            "12345" if i == bad_row else f"138 {i:04d} 8000; (021) 6234-{i:04d}",
+            f"u{i}@example.com", f"上海市{i}号",
+        ])
+    return buffer.getvalue().encode()
+
+
+@pytest.fixture
+def large(monkeypatch):
+    """Every file counts as large; small chunks, so that several go through the workers."""
+    monkeypatch.setattr(transfer, "PARALLEL_MIN_BYTES", 0)
+    monkeypatch.setattr(transfer, "CHUNK", 40)
+
+
+def schema() -> list[tuple[str, str]]:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT name, sql FROM sqlite_master WHERE type IN ('index', 'trigger')"
+            f" AND tbl_name IN ({', '.join(['%s'] * len(TABLES))}) ORDER BY name", TABLES)
+        return cursor.fetchall()
+
+
+def statements(run) -> list[str]:
+    executed = []
+
+    def record(execute, sql, params, many, context):
+        executed.append(sql)
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(record):
+        run()
+    return executed
+
+
+def assert_search_index_sound():
+    with connection.cursor() as cursor:  # FTS5 compares its index with the documents
+        cursor.execute("INSERT INTO customers_searchentry_fts(customers_searchentry_fts, rank)"
+                       " VALUES ('integrity-check', 1)")
+
+
+def test_a_first_large_load_builds_the_indexes_once_and_finds_everyone(large, agent):
+    before = schema()
+    executed = statements(lambda: transfer.import_file(name="big.csv", data=large_file()))
+    assert any(sql.startswith("DROP INDEX") for sql in executed)  # the first-load way ran
+    assert Customer.objects.count() == SearchEntry.objects.count() == 300
+    assert Phone.objects.count() == 600
+    assert schema() == before
+    assert_search_index_sound()
+    for i in (0, 157, 299):
+        customer = Customer.objects.get(external_id=f"L-{i}")
+        assert [h.customer.pk for h in customer_search(query=f"{customer.name} L-{i}").hits] \
+            == [customer.pk]
+        assert customer_search(query=f"021 6234 {i:04d}").hits[0].customer == customer
+        assert customer_search(query=customer.number).hits[0].customer == customer
+    assert {h.customer.name for h in customer_search(query="王伟").hits} == {"王伟伟", "王伟芳", "王伟娜"}
+    # The search index follows later changes again.
+    later = services.customer_create(actor=agent, kind="individual", name="欧阳修")
+    assert customer_search(query="阳修").hits[0].customer == later
+    assert_search_index_sound()
+
+
+def test_a_failed_first_large_load_leaves_the_archive_and_its_indexes(large, agent):
+    before = schema()
+    report = transfer.import_file(name="big.csv", data=large_file(bad_row=250))
+    assert not report.written and [r["row"] for r in report.rejected] == [252]
+    assert Customer.objects.count() == SearchEntry.objects.count() == 0
+    assert schema() == before
+    later = services.customer_create(actor=agent, kind="individual", name="欧阳修")
+    assert customer_search(query="阳修").hits[0].customer == later
+    assert_search_index_sound()
+
+
+def test_a_large_file_into_a_stored_archive_keeps_its_indexes(large, agent):
+    stored = services.customer_create(actor=agent, kind="individual", name="王伟伟",
+                                      phones=["138 0000 8000"])
+    before = schema()
+    executed = statements(lambda: transfer.import_file(name="big.csv", data=large_file()))
+    assert not any(sql.startswith(("DROP INDEX", "DROP TRIGGER")) for sql in executed)
+    assert Customer.objects.count() == 301 and schema() == before
+    assert {h.customer.pk for h in customer_search(query="王伟伟").hits} == {
+        stored.pk, Customer.objects.get(external_id="L-0").pk}
+    assert_search_index_sound()
