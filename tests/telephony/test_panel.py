@@ -97,6 +97,7 @@ def test_an_unknown_agent_name_rings_nobody_else(webhook, cti_token, zhang, agen
     assert probe(agent_client).status_code == 204
 
 
+@pytest.mark.usefixtures("events_clock")  # the hang-up at T0 + 63 must be under 15 minutes old
 def test_answered_by_one_agent_the_others_panels_close(
     webhook, cti_token, zhang, agent_client, agent2_client
 ):
