@@ -4,6 +4,7 @@
 from django.shortcuts import get_object_or_404, render
 
 from kehu.customers.models import Customer
+from kehu.loyalty import selectors
 from kehu.loyalty.models import Member, Notice
 from kehu.sales import suggestions
 from kehu.users.permissions import require
@@ -16,9 +17,7 @@ NOTICES_SHOWN = 200
 def notice_list(request):
     """Every greeting and tier notice sent lately, newest first; by kind if asked."""
     kind = request.GET.get("kind", "")
-    notices = Notice.objects.select_related("member__customer")
-    if kind in Notice.Kind.values:
-        notices = notices.filter(kind=kind)
+    notices = selectors.notices_recent(kind=kind if kind in Notice.Kind.values else None)
     return render(request, "loyalty/notices.html", {
         "notices": notices[:NOTICES_SHOWN], "kind": kind, "kinds": Notice.Kind.choices,
     })
@@ -29,7 +28,7 @@ def member_notices(request, pk: int):
     """htmx: what this member was sent, on the member page."""
     member = get_object_or_404(Member, pk=pk)
     return render(request, "loyalty/partials/member_notices.html",
-                  {"notices": member.notices.all()[:50]})
+                  {"notices": selectors.notices_recent(member=member)[:50]})
 
 
 @require(Capability.CUSTOMER_VIEW)
