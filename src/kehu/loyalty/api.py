@@ -152,6 +152,10 @@ class TierOut(Schema):
     bonus_percent: int
     members: int
 
+    @staticmethod
+    def resolve_members(obj: Tier):
+        return obj.n
+
 
 class TierIn(Schema):
     name: str = Field(..., max_length=50)
@@ -316,6 +320,10 @@ def _offer_who(tags: list[str], customer_ids: list[int]) -> tuple[list[Tag], lis
     return list(found_tags.values()), [found[pk] for pk in dict.fromkeys(customer_ids)]
 
 
+def _tiers():
+    return Tier.objects.annotate(n=Count("members"))
+
+
 def _offers():
     return Offer.objects.prefetch_related(
         "tags", Prefetch("customers", queryset=Customer.objects.only("pk")))
@@ -340,14 +348,14 @@ def programme_update(request, payload: ProgrammePatch):
 @router.get("/loyalty/tiers", response=list[TierOut], summary="The tiers, lowest first")
 def tiers_list(request):
     check(request, Capability.CUSTOMER_VIEW)
-    return list(Tier.objects.annotate(members=Count("members")))
+    return list(_tiers())
 
 
 @router.post("/loyalty/tiers", response={201: TierOut}, summary="Create a tier")
 def tier_create(request, payload: TierIn):
     check(request, Capability.LOYALTY_MANAGE)
     tier = catalogue.tier_save(actor=request.user, **payload.dict())
-    return Status(201, Tier.objects.annotate(members=Count("members")).get(pk=tier.pk))
+    return Status(201, _tiers().get(pk=tier.pk))
 
 
 @router.patch("/loyalty/tiers/{tier_id}", response=TierOut, summary="Change a tier")
@@ -355,7 +363,7 @@ def tier_update(request, tier_id: int, payload: TierPatch):
     check(request, Capability.LOYALTY_MANAGE)
     tier = get_object_or_404(Tier, pk=tier_id)
     catalogue.tier_save(actor=request.user, tier=tier, **payload.dict(exclude_unset=True))
-    return Tier.objects.annotate(members=Count("members")).get(pk=tier.pk)
+    return _tiers().get(pk=tier.pk)
 
 
 @router.post("/loyalty/rewards", response={201: RewardOut}, summary="Add a reward")
