@@ -105,3 +105,12 @@ def test_the_new_rate_applies_to_the_next_purchases(supervisor, supervisor_clien
     buy(supervisor, m, 40, at=day(2024, 3, 2))
     m.refresh_from_db()
     assert m.balance == 40 + 120
+
+
+def test_the_page_and_its_messages_in_chinese(supervisor_client, settings):
+    settings.LANGUAGE_CODE = "zh-hans"
+    page = supervisor_client.get(reverse("loyalty:manage")).content.decode()
+    assert "会员计划设置" in page and "365 天" in page
+    response = supervisor_client.post(reverse("loyalty:programme_edit"),
+                                      GOOD | {"grace_days": "200"})
+    assert "降级宽限期不能长于等级评定周期" in response.content.decode()
