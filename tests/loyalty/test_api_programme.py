@@ -1,5 +1,6 @@
 """The loyalty API beyond members and points: the programme's settings, tiers, rewards and
-offers (changed by the programme's managers only), the notice log and tier history."""
+offers (changed by the programme's managers only), the notice log (and its page, which
+filters through the same selector) and tier history."""
 
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -7,12 +8,14 @@ from decimal import Decimal
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
 from django.utils import timezone
 
 from kehu.api.api import api
 from kehu.customers.models import Tag
 from kehu.loyalty import services
 from kehu.loyalty.models import Notice, Offer, Reward, Tier, TierChange
+from tests.conftest import logged_in
 from tests.loyalty.factories import member
 from tests.loyalty.test_api import _call
 
@@ -262,6 +265,15 @@ def test_notice_log_with_filters(agent, notices):
     assert _call(agent, "get", f"{url}?kind=spam").status_code == 422
     assert _call(agent, "get", f"{url}?since=May").status_code == 422
     assert _call(agent, "get", f"{url}?member_id=999999").status_code == 404
+
+
+def test_the_notice_log_page_filters_by_the_same_days(agent, notices):
+    url = reverse("loyalty:notices")
+    page = logged_in(agent).get(url + "?from=2026-05-03&to=2026-05-03").content.decode()
+    assert "升级" in page and "生日快乐" not in page and "周年" not in page
+    assert 'value="2026-05-03"' in page
+    page = logged_in(agent).get(url + "?kind=birthday&from=soon").content.decode()
+    assert "生日快乐" in page and "升级" not in page and "周年" not in page
 
 
 def test_a_members_notices_and_tier_history(agent, notices, gold):
