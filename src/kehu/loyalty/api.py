@@ -306,18 +306,22 @@ def _tier_field(data: dict) -> dict:
     return data
 
 
-def _offer_who(tags: list[str], customer_ids: list[int]) -> tuple[list[Tag], list[Customer]]:
-    found_tags = {t.name: t for t in Tag.objects.filter(name__in=tags)}
-    unknown = [name for name in tags if name not in found_tags]
+def _tags(names: list[str]) -> list[Tag]:
+    found = {t.name: t for t in Tag.objects.filter(name__in=names)}
+    unknown = [name for name in names if name not in found]
     if unknown:
         raise ValidationError({"tags": [_("No such tags: %(names)s.") % {
             "names": ", ".join(unknown[:20])}]})
+    return list(found.values())
+
+
+def _listed(customer_ids: list[int]) -> list[Customer]:
     found = Customer.objects.in_bulk(customer_ids)
     missing = [str(pk) for pk in customer_ids if pk not in found]
     if missing:
         raise ValidationError({"customer_ids": [_("No customers with these ids: %(ids)s.") % {
             "ids": ", ".join(missing[:20])}]})
-    return list(found_tags.values()), [found[pk] for pk in dict.fromkeys(customer_ids)]
+    return [found[pk] for pk in dict.fromkeys(customer_ids)]
 
 
 def _tiers():
@@ -396,8 +400,8 @@ def offers_list(request, active: bool | None = None):
 def offer_create(request, payload: OfferIn):
     check(request, Capability.LOYALTY_MANAGE)
     data = _tier_field(payload.dict())
-    tags, customers = _offer_who(data.pop("tags"), data.pop("customer_ids"))
-    offer = catalogue.offer_save(actor=request.user, tags=tags, customers=customers, **data)
+    offer = catalogue.offer_save(actor=request.user, tags=_tags(data.pop("tags")),
+                                 customers=_listed(data.pop("customer_ids")), **data)
     return Status(201, _offers().get(pk=offer.pk))
 
 
@@ -407,12 +411,10 @@ def offer_update(request, offer_id: int, payload: OfferPatch):
     check(request, Capability.LOYALTY_MANAGE)
     offer = get_object_or_404(_offers(), pk=offer_id)
     data = _tier_field(payload.dict(exclude_unset=True))
-    tags, customers = _offer_who(
-        data.pop("tags", None) or [], data.pop("customer_ids", None) or [])
-    if "tags" not in payload.model_fields_set:
-        tags = list(offer.tags.all())
-    if "customer_ids" not in payload.model_fields_set:
-        customers = list(offer.customers.all())
+    # Who may have it stays as it is unless the request says otherwise (null = nobody listed).
+    tags = _tags(data.pop("tags") or []) if "tags" in data else list(offer.tags.all())
+    customers = (_listed(data.pop("customer_ids") or []) if "customer_ids" in data
+                 else list(offer.customers.all()))
     catalogue.offer_save(actor=request.user, offer=offer, tags=tags, customers=customers,
                          **data)
     return _offers().get(pk=offer.pk)
