@@ -1,4 +1,5 @@
-"""Forms of the programme's admin pages: tiers, rewards, offers, and the transaction import."""
+"""Forms of the programme's admin pages: its settings, tiers, rewards, offers, and the
+transaction import."""
 
 import re
 
@@ -6,10 +7,24 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from kehu.customers.models import Customer, Tag
-from kehu.loyalty.models import Offer, Reward, Tier
+from kehu.loyalty.models import Offer, Programme, Reward, Tier
 from kehu.promises.forms import DueInput
 
 MAX_LISTED = 5000
+
+
+class ProgrammeForm(forms.ModelForm):
+    class Meta:
+        model = Programme
+        fields = ["name", "points_per_unit", "expiry_days", "window_days", "grace_days"]
+        help_texts = {
+            "points_per_unit": _("Applies to purchases whose points are not earned yet."),
+            "expiry_days": _("A shorter age expires, at the next nightly run, every lot older "
+                             "than it."),
+            "window_days": _("Spend, points or visits over this many days decide the tier, "
+                             "from the next nightly run."),
+            "grace_days": _("How long a member who no longer qualifies keeps the tier."),
+        }
 
 
 class TierForm(forms.ModelForm):

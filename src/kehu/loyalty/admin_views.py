@@ -1,5 +1,5 @@
-"""The programme's admin pages: tiers, rewards (stock, tier limits) and offers (who may
-have them, when, how often), for LOYALTY_MANAGE; and the transaction import, for
+"""The programme's admin pages: its settings, tiers, rewards (stock, tier limits) and offers
+(who may have them, when, how often), for LOYALTY_MANAGE; and the transaction import, for
 SALES_RECORD."""
 
 from django.contrib import messages
@@ -10,8 +10,14 @@ from django.utils.translation import gettext as _
 
 from kehu.customers.forms import apply_service_errors
 from kehu.customers.transfer import ImportFileError
-from kehu.loyalty import catalogue, imports
-from kehu.loyalty.admin_forms import OfferForm, RewardForm, TierForm, TransactionImportForm
+from kehu.loyalty import catalogue, imports, services
+from kehu.loyalty.admin_forms import (
+    OfferForm,
+    ProgrammeForm,
+    RewardForm,
+    TierForm,
+    TransactionImportForm,
+)
 from kehu.loyalty.models import Offer, Reward, Tier
 from kehu.users.permissions import require
 from kehu.users.roles import Capability
@@ -27,10 +33,29 @@ THINGS = {
 @require(Capability.LOYALTY_MANAGE)
 def programme_manage(request):
     return render(request, "loyalty/manage.html", {
+        "programme": services.programme_get(),
         "tiers": Tier.objects.annotate(n=Count("members")),
         "rewards": Reward.objects.select_related("min_tier"),
         "offers": Offer.objects.select_related("min_tier").annotate(
             listed=Count("customers", distinct=True), tag_n=Count("tags", distinct=True)),
+    })
+
+
+@require(Capability.LOYALTY_MANAGE)
+def programme_edit(request):
+    """The programme's name, earning rate, expiry age, tier window and grace period; bad
+    input is shown on the form and nothing is saved."""
+    form = ProgrammeForm(request.POST or None, instance=services.programme_get())
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.programme_update(actor=request.user, **form.cleaned_data)
+        except ValidationError as error:
+            apply_service_errors(form, error)
+        else:
+            messages.success(request, _("Changes saved."))
+            return redirect("loyalty:manage")
+    return render(request, "loyalty/manage_form.html", {
+        "form": form, "title": _("Programme settings"), "instance": None,
     })
 
 

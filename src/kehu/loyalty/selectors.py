@@ -12,6 +12,7 @@ from kehu.insights.models import CustomerValue
 from kehu.loyalty import answers
 from kehu.loyalty.models import (
     Member,
+    Notice,
     Offer,
     OfferUse,
     PointsEntry,
@@ -19,6 +20,7 @@ from kehu.loyalty.models import (
     Redemption,
     Reward,
     Tier,
+    TierChange,
 )
 
 
@@ -43,6 +45,27 @@ def rewards_available(*, member: Member | None = None, now: datetime | None = No
         rank = member.tier.rank if member.tier_id else -1
         rewards = rewards.filter(Q(min_tier__isnull=True) | Q(min_tier__rank__lte=rank))
     return rewards
+
+
+def member_tier_history(*, member: Member) -> QuerySet[TierChange]:
+    return member.tier_changes.select_related("from_tier", "to_tier")
+
+
+def notices_recent(*, member: Member | None = None, kind: str | None = None,
+                   since: datetime | None = None, until: datetime | None = None
+                   ) -> QuerySet[Notice]:
+    """The log of greetings and tier notices, newest first: of one member, of one kind,
+    sent in [since, until)."""
+    notices = Notice.objects.select_related("member__customer")
+    if member is not None:
+        notices = notices.filter(member=member)
+    if kind:
+        notices = notices.filter(kind=kind)
+    if since is not None:
+        notices = notices.filter(at__gte=since)
+    if until is not None:
+        notices = notices.filter(at__lt=until)
+    return notices
 
 
 @dataclass

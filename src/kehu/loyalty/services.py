@@ -8,6 +8,7 @@ a time), so two at once can never take the balance below zero.
 """
 
 from datetime import datetime, timedelta
+from decimal import Decimal
 
 from django.core.exceptions import ValidationError
 from django.db import DEFAULT_DB_ALIAS, connection, connections, transaction
@@ -51,12 +52,41 @@ def programme_get() -> Programme:
 
 
 PROGRAMME_FIELDS = {"name", "points_per_unit", "expiry_days", "window_days", "grace_days"}
+# Beyond these a value is a slip of the keyboard, not a programme: a thousand points per
+# yuan, points or windows of a century.
+MAX_POINTS_PER_UNIT = Decimal(1000)
+MAX_PROGRAMME_DAYS = 3650
+
+
+def _programme_errors(values: dict) -> dict[str, str]:
+    errors = {}
+    if values["points_per_unit"] is not None and values["points_per_unit"] > MAX_POINTS_PER_UNIT:
+        errors["points_per_unit"] = _("At most %(n)s points per unit of money.") % {
+            "n": MAX_POINTS_PER_UNIT}
+    for name in ("expiry_days", "window_days", "grace_days"):
+        if values[name] is not None and values[name] > MAX_PROGRAMME_DAYS:
+            errors[name] = _("At most %(n)d days (ten years).") % {"n": MAX_PROGRAMME_DAYS}
+    if values["window_days"] is not None and values["window_days"] < 1:
+        errors["window_days"] = _("The tier window must be at least one day.")
+    if (values["grace_days"] is not None and values["window_days"] is not None
+            and values["grace_days"] > values["window_days"] and "window_days" not in errors):
+        errors["grace_days"] = _("The grace period may not be longer than the tier window.")
+    return errors
 
 
 @transaction.atomic
 def programme_update(*, actor: User, **fields) -> Programme:
+    """Changes the given settings (the others stay); a bad value is a ValidationError and
+    nothing is written. Rates apply to points not yet earned, the expiry age and the tier
+    window from the next nightly run."""
     _check(actor, Capability.LOYALTY_MANAGE, _("You may not change the loyalty programme."))
     programme = Programme.objects.select_for_update().get(pk=programme_get().pk)
+    if isinstance(fields.get("name"), str):
+        fields["name"] = fields["name"].strip()
+    errors = _programme_errors({name: fields.get(name, getattr(programme, name))
+                                for name in PROGRAMME_FIELDS})
+    if errors:
+        raise ValidationError(errors)
     return fields_apply(programme, PROGRAMME_FIELDS, fields)
 
 

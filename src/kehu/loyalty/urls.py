@@ -23,6 +23,7 @@ urlpatterns += [
 
 urlpatterns += [
     path("loyalty/manage/", admin_views.programme_manage, name="manage"),
+    path("loyalty/manage/settings/", admin_views.programme_edit, name="programme_edit"),
     path("loyalty/manage/tiers/new/", admin_views.thing_edit, {"thing": "tier"},
          name="tier_new"),
     path("loyalty/manage/tiers/<int:pk>/", admin_views.thing_edit, {"thing": "tier"},

@@ -21,7 +21,7 @@ def member_detail(request, pk: int):
     return render(request, "loyalty/member.html", {
         "member": member,
         "entries": selectors.member_entries(member=member).select_related("created_by")[:100],
-        "tier_changes": member.tier_changes.select_related("from_tier", "to_tier")[:20],
+        "tier_changes": selectors.member_tier_history(member=member)[:20],
         "redeem_form": RedeemForm(rewards=selectors.rewards_available(member=member)),
         "adjust_form": AdjustForm(),
     })
