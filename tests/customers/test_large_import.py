@@ -21,16 +21,19 @@ GIVEN = "伟芳娜敏静丽强磊军洋"
 TABLES = transfer._DEFERRED_INDEX_TABLES
 
 
-def large_file(rows: int = 300, *, bad_row: int | None = None) -> bytes:
+def large_file(rows: int = 300, *, bad_row: int | None = None,
+               again: dict[int, int] | None = None) -> bytes:
+    """`again`: rows (key) with the phones and email of an earlier row (value)."""
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(["external_id", "name", "tags", "phones", "emails", "addresses"])
     for i in range(rows):
+        j = (again or {}).get(i, i)
         name = SURNAMES[i % 10] + GIVEN[i // 10 % 10] + GIVEN[i // 100 % 10]
         writer.writerow([
             f"L-{i}", name, f"批量;组{i % 7}",
-            "12345" if i == bad_row else f"138 {i:04d} 8000; (021) 6234-{i:04d}",
-            f"u{i}@example.com", f"上海市{i}号",
+            "12345" if i == bad_row else f"138 {j:04d} 8000; (021) 6234-{j:04d}",
+            f"u{j}@example.com", f"上海市{i}号",
         ])
     return buffer.getvalue().encode()
 
@@ -110,3 +113,31 @@ def test_a_large_file_into_a_stored_archive_keeps_its_indexes(large, agent):
     assert {h.customer.pk for h in customer_search(query="王伟伟").hits} == {
         stored.pk, Customer.objects.get(external_id="L-0").pk}
     assert_search_index_sound()
+
+
+@pytest.mark.parametrize("stored_before", [False, True])
+def test_phones_and_emails_of_earlier_rows_are_warned_about_either_way(
+        large, agent, stored_before):
+    """Rows 120 and 250 repeat the phones and email of row 3 (other chunks); row 7 has the
+    phone of a customer stored before the file when there is one."""
+    if stored_before:
+        stored = services.customer_create(actor=agent, kind="individual", name="王伟",
+                                          phones=["138 0007 8000"])
+    report = transfer.import_file(name="big.csv", data=large_file(again={120: 3, 250: 3}))
+    assert report.written
+    number = {i: Customer.objects.get(external_id=f"L-{i}").number for i in (3, 120)}
+    expected = [
+        (122, f"Phone +8613800038000 already belongs to {number[3]}"),
+        (122, f"Phone +862162340003 already belongs to {number[3]}"),
+        (122, f"Email u3@example.com already belongs to {number[3]}"),
+        # in the order the phones were stored: row 3's two, then row 120's
+        (252, f"Phone +8613800038000 already belongs to {number[3]}"),
+        (252, f"Phone +862162340003 already belongs to {number[3]}"),
+        (252, f"Phone +8613800038000 already belongs to {number[120]}"),
+        (252, f"Phone +862162340003 already belongs to {number[120]}"),
+        (252, f"Email u3@example.com already belongs to {number[3]}"),
+        (252, f"Email u3@example.com already belongs to {number[120]}"),
+    ]
+    if stored_before:
+        expected.insert(0, (9, f"Phone +8613800078000 already belongs to {stored.number}"))
+    assert [(w["row"], w["message"].split(":")[0]) for w in report.warnings] == expected

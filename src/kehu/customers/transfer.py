@@ -610,13 +610,11 @@ def _page_cache(*, large: bool):
 
 
 # What a first load into an empty archive builds once at the end rather than row by row.
-# The unique indexes stay (they are constraints, and the import looks up external ids and
-# numbers by them), and so do those of phones and emails by value (duplicate warnings).
+# The unique indexes stay: they are constraints, and the import looks up numbers by them.
 _DEFERRED_INDEX_TABLES = (
     "customers_customer", "customers_phone", "customers_email", "customers_address",
     "customers_change", "customers_searchentry", "customers_customer_tags",
 )
-_LOOKED_UP_COLUMNS = ("(\"e164\")", "(\"address\")")
 _SEARCH_INDEX_TRIGGER = "customers_searchentry_ai"
 
 
@@ -628,9 +626,12 @@ def _indexes_deferred(*, large: bool):
     and FTS5 reads all documents in one pass ('rebuild') instead of one by one from a
     trigger. Another connection never sees them missing; an import that fails rolls back
     to the archive as it was, indexes included. Any customer already stored (whose
-    indexes a search or an update would need) keeps the row-by-row way."""
+    indexes a search or an update would need) keeps the row-by-row way.
+
+    Yields whether it is a first load: the import then remembers the phones and emails
+    it wrote rather than ask their dropped indexes (see _Holders)."""
     if not large or connection.vendor != "sqlite" or Customer.objects.exists():
-        yield
+        yield False
         return
     with connection.cursor() as cursor:
         cursor.execute(
@@ -638,15 +639,14 @@ def _indexes_deferred(*, large: bool):
             f" AND tbl_name IN ({', '.join(['%s'] * len(_DEFERRED_INDEX_TABLES))})",
             _DEFERRED_INDEX_TABLES)
         indexes = [(name, sql) for name, sql in cursor.fetchall()
-                   if not sql.startswith("CREATE UNIQUE")
-                   and not sql.endswith(_LOOKED_UP_COLUMNS)]
+                   if not sql.startswith("CREATE UNIQUE")]
         cursor.execute("SELECT sql FROM sqlite_master WHERE type = 'trigger' AND name = %s",
                        [_SEARCH_INDEX_TRIGGER])
         (trigger,) = cursor.fetchone()
         for name, _sql in indexes:
             cursor.execute(f"DROP INDEX {connection.ops.quote_name(name)}")
         cursor.execute(f"DROP TRIGGER {_SEARCH_INDEX_TRIGGER}")
-    yield
+    yield True
     with connection.cursor() as cursor:
         for _name, sql in indexes:
             cursor.execute(sql)
@@ -697,12 +697,14 @@ def _customer_differs(existing: Customer, record: CustomerRecord,
 
 
 def _write_customers(records: list[CustomerRecord], *, actor, report: ImportReport,
-                     source: str, tag_ids: dict[str, int], owners: dict[int, User]) -> None:
+                     source: str, tag_ids: dict[str, int], users: dict[int, User],
+                     holders: "_Holders") -> None:
     """One chunk of valid rows: new customers inserted, known ones updated if they differ."""
-    ids = [r.values[0] for r in records if r.values[0]]  # their external ids
     # Most rows of a large file are new: ask which ids are known before loading those.
-    known = [row[0] for row in _select_in(
-        "SELECT external_id FROM customers_customer WHERE external_id IN ({})", ids)]
+    # On a first load none is: the archive was empty, and a file's repeated id is refused.
+    known = [] if holders.remembered else [row[0] for row in _select_in(
+        "SELECT external_id FROM customers_customer WHERE external_id IN ({})",
+        [r.values[0] for r in records if r.values[0]])]
     existing = _follow_merges(
         Customer.objects.filter(external_id__in=known)
         .prefetch_related("phones", "emails", "addresses", "tags").in_bulk(
@@ -724,8 +726,8 @@ def _write_customers(records: list[CustomerRecord], *, actor, report: ImportRepo
                     "No customer has the number %(number)s: the row was added as a new "
                     "customer.") % {"number": record.number}})
             new.append(record)
-        elif _customer_differs(current, record, owners):
-            fields = {k: v for k, v in record.fields(owners).items() if k != "external_id"}
+        elif _customer_differs(current, record, users):
+            fields = {k: v for k, v in record.fields(users).items() if k != "external_id"}
             services.customer_update(
                 actor=actor, customer=current, **fields,
                 phones=[e164 + (f" ext. {extension}" if extension else "")
@@ -736,27 +738,63 @@ def _write_customers(records: list[CustomerRecord], *, actor, report: ImportRepo
         else:
             report.unchanged += 1
     if new:
-        _warn_duplicates(new, report)
-        _insert_customers(new, actor=actor, source=source, tag_ids=tag_ids)
+        _warn_duplicates(new, report, holders)
+        numbers = _insert_customers(new, actor=actor, source=source, tag_ids=tag_ids)
+        holders.remember(new, numbers)
         report.created += len(new)
 
 
-def _warn_duplicates(records: list[CustomerRecord], report: ImportReport) -> None:
+class _Holders:
+    """Which customers already have some phone numbers or emails, in the order the phones
+    and emails were stored (as Phone.Meta and Email.Meta order): asked of the database,
+    or, on a first load (whose indexes of phones and emails are only built at the end),
+    remembered from the import's earlier chunks, all the archive holds."""
+
+    def __init__(self, *, remembered: bool):
+        self.remembered = remembered
+        self._stored: dict[str, dict[str, list[tuple[int, str]]]] = {"phone": {}, "email": {}}
+        self._order = 0
+
+    def found(self, kind: str, values: list[str]) -> list[tuple[int, str, str]]:
+        """(order, value, customer number) for each stored one of `values`, in order."""
+        if self.remembered:
+            stored = self._stored[kind]
+            return sorted(
+                (order, value, number)
+                for value in values for order, number in stored.get(value, ()))
+        return sorted(_select_in({
+            "phone": "SELECT p.id, p.e164, c.number FROM customers_phone p"
+                     " JOIN customers_customer c ON c.id = p.customer_id"
+                     " WHERE p.e164 IN ({})",
+            "email": "SELECT e.id, e.address, c.number FROM customers_email e"
+                     " JOIN customers_customer c ON c.id = e.customer_id"
+                     " WHERE e.address IN ({})",
+        }[kind], values))
+
+    def remember(self, records: list[CustomerRecord], numbers: list[str]) -> None:
+        """The phones and emails of customers just stored, with their numbers."""
+        if not self.remembered:
+            return
+        for record, number in zip(records, numbers, strict=True):
+            for e164, _extension, _label in record.phones:
+                self._add("phone", e164, number)
+            for address in record.emails:
+                self._add("email", address, number)
+
+    def _add(self, kind: str, value: str, number: str) -> None:
+        self._order += 1
+        self._stored[kind].setdefault(value, []).append((self._order, number))
+
+
+def _warn_duplicates(records: list[CustomerRecord], report: ImportReport,
+                     holders: _Holders) -> None:
     by_phone = {p[0]: r.row for r in records for p in r.phones}
     by_email = {e: r.row for r in records for e in r.emails}
-    found = sorted(_select_in(  # in the order of the phones' ids, as Phone.Meta orders
-        "SELECT p.id, p.e164, c.number FROM customers_phone p"
-        " JOIN customers_customer c ON c.id = p.customer_id WHERE p.e164 IN ({})",
-        list(by_phone)))
-    for _id, e164, number in found:
+    for _order, e164, number in holders.found("phone", list(by_phone)):
         report.warnings.append({"row": by_phone[e164], "message": _(
             "Phone %(phone)s already belongs to %(number)s: a possible duplicate to merge.")
             % {"phone": e164, "number": number}})
-    found = sorted(_select_in(
-        "SELECT e.id, e.address, c.number FROM customers_email e"
-        " JOIN customers_customer c ON c.id = e.customer_id WHERE e.address IN ({})",
-        list(by_email)))
-    for _id, address, number in found:
+    for _order, address, number in holders.found("email", list(by_email)):
         report.warnings.append({"row": by_email[address], "message": _(
             "Email %(email)s already belongs to %(number)s: a possible duplicate to merge.")
             % {"email": address, "number": number}})
@@ -851,8 +889,9 @@ def _customer_ids(numbers: list[str]) -> list[int]:
 
 
 def _insert_customers(records: list[CustomerRecord], *, actor, source: str,
-                      tag_ids: dict[str, int]) -> None:
-    """New customers with their phones, emails, addresses, tags, history and search entry.
+                      tag_ids: dict[str, int]) -> list[str]:
+    """New customers with their phones, emails, addresses, tags, history and search entry;
+    returns their numbers.
 
     The same rows services.customer_create would write, without an ORM object each.
     """
@@ -900,6 +939,7 @@ def _insert_customers(records: list[CustomerRecord], *, actor, source: str,
     _insert(Change, ("customer", "actor", "action", "fields"), changes, now=now)
     _insert(SearchEntry, ("customer", "document"), entries, now=now)
     _insert(Customer.tags.through, ("customer", "tag"), tag_links, now=now)
+    return numbers
 
 
 def _write_contacts(records: list[ContactRecord], *, actor, report: ImportReport,
@@ -979,9 +1019,10 @@ def import_file(
             try:
                 large = len(data) >= PARALLEL_MIN_BYTES
                 with _page_cache(large=large), transaction.atomic(), \
-                        _indexes_deferred(large=large):
+                        _indexes_deferred(large=large) as first_load:
                     _import_customers(checked, total=total, actor=actor, report=report,
                                       source=name, skip_invalid=skip_invalid,
+                                      holders=_Holders(remembered=first_load),
                                       progress=progress)
                     if report.rejected and not skip_invalid:
                         raise _Rollback
@@ -1006,11 +1047,11 @@ def _accepted(checked: list[tuple], duplicates: _DuplicateIds, report: ImportRep
 
 
 def _import_customers(checked: Iterator[list[tuple]], *, total: int, actor,
-                      report: ImportReport, source: str, skip_invalid: bool,
+                      report: ImportReport, source: str, skip_invalid: bool, holders: _Holders,
                       progress: Callable[[int, int], None]) -> None:
     duplicates = _DuplicateIds()
     tag_ids = {t.name: t.pk for t in Tag.objects.all()}
-    owners = {u.pk: u for u in User.objects.all()}
+    users = {u.pk: u for u in User.objects.all()}
     records: list[CustomerRecord] = []
     done = 0
     for chunk in checked:
@@ -1022,7 +1063,7 @@ def _import_customers(checked: Iterator[list[tuple]], *, total: int, actor,
         # phone repeated within one write is not warned about, so the chunks decide.
         while len(records) >= CHUNK or (records and done == total):
             _write_customers(records[:CHUNK], actor=actor, report=report, source=source,
-                             tag_ids=tag_ids, owners=owners)
+                             tag_ids=tag_ids, users=users, holders=holders)
             records = records[CHUNK:]
             progress(done, total)
 
