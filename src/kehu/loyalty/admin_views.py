@@ -41,19 +41,28 @@ def programme_manage(request):
     })
 
 
+def _saved(request, form, save) -> bool:
+    """Whether a posted, valid form was saved by `save()`; a service's refusal is shown on
+    the form and nothing is saved."""
+    if request.method != "POST" or not form.is_valid():
+        return False
+    try:
+        save()
+    except ValidationError as error:
+        apply_service_errors(form, error)
+        return False
+    messages.success(request, _("Changes saved."))
+    return True
+
+
 @require(Capability.LOYALTY_MANAGE)
 def programme_edit(request):
     """The programme's name, earning rate, expiry age, tier window and grace period; bad
     input is shown on the form and nothing is saved."""
     form = ProgrammeForm(request.POST or None, instance=services.programme_get())
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.programme_update(actor=request.user, **form.cleaned_data)
-        except ValidationError as error:
-            apply_service_errors(form, error)
-        else:
-            messages.success(request, _("Changes saved."))
-            return redirect("loyalty:manage")
+    if _saved(request, form, lambda: services.programme_update(
+            actor=request.user, **form.cleaned_data)):
+        return redirect("loyalty:manage")
     return render(request, "loyalty/manage_form.html", {
         "form": form, "title": _("Programme settings"), "instance": None,
     })
@@ -74,15 +83,9 @@ def thing_edit(request, thing: str, pk: int | None = None):
     model, form_class, save = THINGS[thing]
     instance = get_object_or_404(model, pk=pk) if pk is not None else None
     form = form_class(request.POST or None, instance=instance)
-    if request.method == "POST" and form.is_valid():
-        data = form.service_kwargs() if hasattr(form, "service_kwargs") else form.cleaned_data
-        try:
-            save(actor=request.user, **{thing: instance}, **data)
-        except ValidationError as error:
-            apply_service_errors(form, error)
-        else:
-            messages.success(request, _("Changes saved."))
-            return redirect("loyalty:manage")
+    if _saved(request, form, lambda: save(actor=request.user, **{thing: instance}, **(
+            form.service_kwargs() if hasattr(form, "service_kwargs") else form.cleaned_data))):
+        return redirect("loyalty:manage")
     return render(request, "loyalty/manage_form.html", {
         "form": form, "title": _titles(thing, instance is None), "instance": instance,
     })
