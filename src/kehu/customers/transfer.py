@@ -822,7 +822,8 @@ def _insert(model, names: tuple[str, ...], rows: list[tuple], *, now) -> None:
     row, and these rows need no ids back. The model's other columns get their defaults
     (auto_now ones `now`). On SQLite, many rows to a statement: each statement's run has
     a fixed cost (AUTOINCREMENT's counter, FTS5's flush of its index) that executemany
-    pays per row; PostgreSQL's driver pipelines executemany itself.
+    pays per row. PostgreSQL takes them all in one COPY: INSERTs, even pipelined, are
+    parsed, planned and run one by one by the server.
     """
     if not rows:
         return
@@ -835,19 +836,21 @@ def _insert(model, names: tuple[str, ...], rows: list[tuple], *, now) -> None:
         for f in others
     )
     quote = connection.ops.quote_name
-    sql = (f"INSERT INTO {quote(model._meta.db_table)}"
-           f" ({', '.join(quote(f.column) for f in given + others)}) VALUES ")
-    width = len(given) + len(others)
+    into = (f"{quote(model._meta.db_table)}"
+            f" ({', '.join(quote(f.column) for f in given + others)})")
+    connection.ensure_connection()
     if connection.vendor != "sqlite":
-        with connection.cursor() as cursor:
-            cursor.executemany(sql + "(" + ", ".join(["%s"] * width) + ")",
-                               [(*row, *fixed) for row in rows])
+        with connection.connection.cursor() as cursor, \
+                cursor.copy(f"COPY {into} FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row((*row, *fixed))
         return
     # The driver's own cursor and its "?" placeholders: Django's would rewrite every
     # "%s" of a statement of thousands with a regular expression, each time.
+    sql = f"INSERT INTO {into} VALUES "
+    width = len(given) + len(others)
     placeholders = "(" + ", ".join(["?"] * width) + ")"
     size = min(ROWS_PER_STATEMENT, _sqlite_variables() // width)
-    connection.ensure_connection()
     cursor = connection.connection.cursor()
     try:
         for start in range(0, len(rows), size):
