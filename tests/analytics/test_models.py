@@ -206,7 +206,10 @@ def test_fits_with_huge_a_and_b_still_predict(horizon):
     futures = [
         expected_purchases(
             model=BGNBD(r=0.5, alpha=10.0, a=a, b=3 * a, log_likelihood=0, customers=0),
-            horizon=horizon, frequency=x, recency=t_x, T=big_t,
+            horizon=horizon,
+            frequency=x,
+            recency=t_x,
+            T=big_t,
         )
         for a in (2e3, 2e5, 2e9)
     ]
