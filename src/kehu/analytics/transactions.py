@@ -84,22 +84,13 @@ def transactions_clean(*, table: ir.Table, now: dt.date | dt.datetime) -> ir.Tab
     has_ids = "external_id" in table.columns
     table = transactions_table(table=table)
     table = table.filter(table.at <= _end_of_day(now))
-    if not has_ids or not _ids_repeat(table):  # spares a sort of the whole table
+    if not has_ids:  # spares a sort of the whole table
         return table
     seen = ibis.row_number().over(
         group_by=table.external_id, order_by=[table.at, table.amount, table.customer_id]
     )
     table = table.mutate(_seen=seen)
     return table.filter(table.external_id.isnull() | (table._seen == 0)).drop("_seen")
-
-
-def _ids_repeat(table: ir.Table) -> bool:
-    """Whether some external id occurs on more than one row. Sorting the one column and
-    comparing neighbours costs about half the window that de-duplicates (which moves
-    every column), so a table without repeats, the usual case, pays only this."""
-    ids = table.select("external_id").filter(table.external_id.notnull())
-    ids = ids.mutate(previous=ids.external_id.lag().over(order_by=ids.external_id))
-    return bool(ids.filter(ids.external_id == ids.previous).count().execute())
 
 
 @dataclass(frozen=True)
