@@ -60,6 +60,34 @@ def test_the_published_cdnow_figures(fitted):
     assert spend.customers == 946
 
 
+def test_a_large_fit_starting_from_a_sample_finds_the_same_optimum(cdnow, fitted, monkeypatch):
+    """Fits on many rows start from the fit of a sample; CDNOW made "many" here (BG/NBD
+    has 1,000-odd distinct rows, Gamma-Gamma 946), so both take that path."""
+    from kehu.analytics import models
+
+    monkeypatch.setattr(models, "SAMPLE_FIRST", 600)
+    monkeypatch.setattr(models, "SAMPLE", 150)
+    searched = []
+    for name in ("_bgnbd_search", "_gg_search"):
+        search = getattr(models, name)
+
+        def counted(*args, search=search):
+            searched.append(len(args[0]))
+            return search(*args)
+
+        monkeypatch.setattr(models, name, counted)
+    purchases = bgnbd_fit(frequency=cdnow.frequency, recency=cdnow.recency, T=cdnow["T"])
+    spend = gamma_gamma_fit(frequency=cdnow.frequency, monetary_value=cdnow.monetary_value)
+    assert len(searched) == 4 and all(size < 200 for size in searched[1::2]), searched
+    before, after = fitted
+    assert significant(
+        [purchases.r, purchases.alpha, purchases.a, purchases.b],
+        [before.r, before.alpha, before.a, before.b],
+        digits=6,
+    )
+    assert significant([spend.p, spend.q, spend.gamma], [after.p, after.q, after.gamma], digits=6)
+
+
 def significant(a, b, digits=4):
     """Same to `digits` significant digits: relative difference below half a unit."""
     return np.all(np.abs(np.asarray(a) - np.asarray(b)) <= 0.5 * 10 ** (1 - digits) * np.abs(b))
@@ -178,7 +206,10 @@ def test_fits_with_huge_a_and_b_still_predict(horizon):
     futures = [
         expected_purchases(
             model=BGNBD(r=0.5, alpha=10.0, a=a, b=3 * a, log_likelihood=0, customers=0),
-            horizon=horizon, frequency=x, recency=t_x, T=big_t,
+            horizon=horizon,
+            frequency=x,
+            recency=t_x,
+            T=big_t,
         )
         for a in (2e3, 2e5, 2e9)
     ]
@@ -223,7 +254,7 @@ def test_the_likelihoods_and_gradients_are_the_formulas(cdnow):
 
     x, t_x, big_t = (cdnow[c].to_numpy(dtype=float) for c in ("frequency", "recency", "T"))
     (xs, txs, ts), weight = _compress(x, t_x, big_t)
-    c = _customers(xs, txs, ts, weight, 1.0)
+    c = _customers(xs, txs, ts, weight)
 
     def bgnbd(params):
         r, alpha, a, b = params

@@ -119,6 +119,28 @@ def test_the_first_purchase_day_is_the_first_day_with_a_purchase(load):
     assert (six["frequency"], six["monetary_value"]) == (2, 0.0)
 
 
+def test_rows_differing_only_in_their_ids_are_all_kept(load):
+    """Without a repeated id nothing is de-duplicated: rows alike in all but the id, ids
+    differing only in case, and rows without an id all count."""
+    frame = pd.DataFrame(
+        [
+            row(7, "2026-01-05 09:00", 10.0, 1.0, "k1"),
+            row(7, "2026-01-05 09:00", 10.0, 1.0, "k2"),
+            row(7, "2026-01-06 09:00", 20.0, 1.0, "K2"),
+            row(7, "2026-01-07 09:00", 30.0, 1.0, None),
+            row(7, "2026-01-07 09:00", 30.0, 1.0, None),
+        ]
+    )
+    s = by_customer(customer_summary(transactions=load(frame), now=NOW))
+    assert s[7]["revenue"] == pytest.approx(100)
+    assert s[7]["purchases"] == 3
+    assert transactions_check(table=load(frame), now=NOW).duplicates == 0
+    # One repeat among them, of a row dated after now: gone with the future rows.
+    later = pd.concat([frame, pd.DataFrame([row(7, "2026-04-05 09:00", 99.0, 1.0, "k1")])])
+    counts = transactions_check(table=load(later), now=NOW)
+    assert (counts.future, counts.duplicates, counts.kept) == (1, 0, 5)
+
+
 def test_weeks_are_days_over_seven(load):
     s = by_customer(customer_summary(transactions=load(AWKWARD), now=NOW, unit="weeks"))
     assert s[1]["recency"] == pytest.approx(9 / 7)
