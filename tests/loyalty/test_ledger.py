@@ -54,6 +54,35 @@ def test_the_same_transaction_earns_once(supervisor, m):
     assert Member.objects.get(pk=m.pk).balance == 50
 
 
+def test_earning_twice_earns_once(supervisor, m):
+    """The job skips its per-row check where no transaction of the range has an entry yet:
+    one earned on its own in the range, and a run over a range again, still earn once."""
+    from kehu.loyalty.models import Programme
+    from kehu.sales import services as sales_services
+
+    def record(amount, at, refund_of=None):
+        return sales_services.transaction_record(
+            actor=supervisor, customer=m.customer, amount=Decimal(amount), occurred_at=at,
+            kind="refund" if refund_of else "purchase", refund_of=refund_of, now=at)
+
+    first = record("100", day(2024, 2, 1))
+    alone = record("40", day(2024, 2, 2))
+    refund = record("50", day(2024, 2, 3), refund_of=first)
+    record("10", day(2024, 2, 4))
+    services.points_earn(transaction_=alone)
+    services.points_earn(transaction_=first)
+    services.points_earn(transaction_=refund)
+    assert Member.objects.get(pk=m.pk).balance == 90
+    services.points_earn_pending()
+    assert Member.objects.get(pk=m.pk).balance == 100
+    Programme.objects.update(earned_through=0)  # the whole range once more
+    services.points_earn_pending()
+    services.points_earn(transaction_=refund)
+    assert PointsEntry.objects.filter(kind="earn").count() == 3
+    assert PointsEntry.objects.filter(kind="clawback").count() == 1
+    assert Member.objects.get(pk=m.pk).balance == 100 and balanced()
+
+
 def test_purchases_before_joining_earn_nothing(supervisor):
     late = member(supervisor, joined=day(2024, 6, 1))
     buy(supervisor, late, 50, at=day(2024, 5, 1))
