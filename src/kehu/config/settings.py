@@ -43,6 +43,7 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
     "axes",
     "huey.contrib.djhuey",
+    "kehu.config",
     "kehu.users",
     "kehu.customers",
     "kehu.telephony",
@@ -104,6 +105,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "init_command": (
             "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;"
             " PRAGMA busy_timeout=10000; PRAGMA cache_size=-64000; PRAGMA temp_store=MEMORY;"
+            # Checkpoints run in a thread of their own (kehu.db.checkpoints_start), not in
+            # the commit of whichever writer passes 1,000 pages.
+            " PRAGMA wal_autocheckpoint=0;"
         ),
         "transaction_mode": "IMMEDIATE",
     }
