@@ -16,7 +16,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from kehu.customers.models import Customer
-from kehu.db import write_turn
+from kehu.db import checkpoint, write_turn
 from kehu.loyalty.catalogue import fields_apply
 from kehu.loyalty.models import (
     Member,
@@ -298,6 +298,8 @@ def points_earn_pending(*, chunk: int = EARN_CHUNK, progress=lambda done, total:
             _earn_between(first_id, last_id, programme)
             Programme.objects.filter(pk=programme.pk).update(earned_through=last_id)
         progress(last_id - start + 1, last - start + 1)
+    if last >= start:
+        checkpoint(connection)
     return max(0, last - start + 1)
 
 
@@ -431,6 +433,7 @@ def tiers_evaluate(*, now: datetime | None = None) -> dict[str, int]:
             cursor.execute("SELECT kind, COUNT(*) FROM loyalty_tiering GROUP BY kind")
             counts.update(cursor.fetchall())
         cursor.execute("DROP TABLE loyalty_tiering")
+    checkpoint(connection)
     return counts
 
 
