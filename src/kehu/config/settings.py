@@ -106,8 +106,10 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
             "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;"
             " PRAGMA busy_timeout=10000; PRAGMA cache_size=-64000; PRAGMA temp_store=MEMORY;"
             # Checkpoints run in a thread of their own (kehu.db.checkpoints_start), not in
-            # the commit of whichever writer passes 1,000 pages.
-            " PRAGMA wal_autocheckpoint=0;"
+            # the commit of whichever writer passes 1,000 pages; SQLite's own only as a
+            # safety net, should that thread fall behind or be gone: at 64 MB of WAL
+            # (16,384 pages of 4 KiB), and the file cut back to 64 MB once copied back.
+            " PRAGMA wal_autocheckpoint=16384; PRAGMA journal_size_limit=67108864;"
         ),
         "transaction_mode": "IMMEDIATE",
     }
