@@ -106,7 +106,6 @@ class Member(models.Model):
     class Meta:
         ordering = ["number"]
         verbose_name = _("member")
-        indexes = [models.Index(fields=["tier"], name="member_tier")]
 
     def __str__(self) -> str:
         return self.number
