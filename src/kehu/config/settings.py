@@ -201,6 +201,21 @@ KEHU_SURVEY_LIMIT = env_int("KEHU_SURVEY_LIMIT", 30)
 # How SMS invitations leave: a class with send(*, to, body); the default writes them to
 # DATA_DIR/sms.log (and the log) so that nothing is sent until a gateway is configured.
 KEHU_SMS_SENDER = env_str("KEHU_SMS_SENDER", "kehu.feedback.senders.FileSmsSender")
+# How email leaves (survey invitations, web-form receipts, case updates): by SMTP once
+# KEHU_EMAIL_HOST names a server; until then each message is written to DATA_DIR/mail, so
+# that a new installation sends nothing and fails on nothing (Django's default would try
+# an SMTP server on this machine, and every sending job would fail).
+EMAIL_HOST = env_str("KEHU_EMAIL_HOST")
+if EMAIL_HOST:
+    EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    EMAIL_PORT = env_int("KEHU_EMAIL_PORT", 587)
+    EMAIL_HOST_USER = env_str("KEHU_EMAIL_USER")
+    EMAIL_HOST_PASSWORD = env_str("KEHU_EMAIL_PASSWORD")
+    EMAIL_USE_TLS = env_bool("KEHU_EMAIL_TLS", True)
+else:
+    EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
+    EMAIL_FILE_PATH = DATA_DIR / "mail"
+DEFAULT_FROM_EMAIL = env_str("KEHU_EMAIL_FROM", "kehu@localhost")
 # SERVQUAL: a mean gap (perception − expectation) within this of zero reads as ES = PS.
 KEHU_SERVQUAL_TOLERANCE = float(env_str("KEHU_SERVQUAL_TOLERANCE", "0.25"))
 # Reverse proxies in front of kehu that append the client's address to X-Forwarded-For;
