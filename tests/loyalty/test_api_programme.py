@@ -62,6 +62,7 @@ def _ids(response):
 CALLS = [
     ("get", "/loyalty/programme", None, []),
     ("patch", "/loyalty/programme", {"points_per_unit": "9"}, ["agent", "manager", "analyst"]),
+    ("get", "/loyalty/programme/changes", None, ["agent", "manager", "analyst"]),
     ("get", "/loyalty/tiers", None, []),
     ("post", "/loyalty/tiers", {"name": "Jade", "rank": 9, "metric": "spend"},
      ["agent", "manager", "analyst"]),

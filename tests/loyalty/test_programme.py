@@ -5,11 +5,12 @@ from decimal import Decimal
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.test import Client
 from django.urls import reverse
 
 from kehu.loyalty import services
-from kehu.loyalty.models import Programme
-from tests.conftest import logged_in
+from kehu.loyalty.models import Programme, ProgrammeChange
+from tests.conftest import bearer, logged_in
 from tests.loyalty.factories import buy, day, member
 
 GOOD = {"name": "茶友会", "points_per_unit": "2.5", "expiry_days": 730, "window_days": 180,
@@ -114,3 +115,37 @@ def test_the_page_and_its_messages_in_chinese(supervisor_client, settings):
     response = supervisor_client.post(reverse("loyalty:programme_edit"),
                                       GOOD | {"grace_days": "200"})
     assert "降级宽限期不能长于等级评定周期" in response.content.decode()
+
+
+def test_each_changed_setting_is_recorded_with_who_and_from_what(supervisor, supervisor_client):
+    supervisor_client.post(reverse("loyalty:programme_edit"),
+                           GOOD | {"name": "kehu", "grace_days": 30})
+    services.programme_update(actor=supervisor, points_per_unit=Decimal("2.5000"))  # same
+    services.programme_update(actor=supervisor, expiry_days=365)
+    changes = [(c.actor, c.field, c.from_value, c.to_value)
+               for c in ProgrammeChange.objects.order_by("pk")]
+    assert changes == [
+        (supervisor, "expiry_days", "365", "730"),
+        (supervisor, "points_per_unit", "1", "2.5"),
+        (supervisor, "window_days", "365", "180"),
+        (supervisor, "expiry_days", "730", "365"),
+    ]
+    page = supervisor_client.get(reverse("loyalty:manage")).content.decode()
+    assert "points per unit of money" in page and "1 → 2.5" in page
+
+
+def test_a_refused_or_bad_change_records_nothing(agent, supervisor, supervisor_client):
+    with pytest.raises(ValidationError):
+        services.programme_update(actor=agent, expiry_days=10)
+    with pytest.raises(ValidationError):
+        services.programme_update(actor=supervisor, expiry_days=10, grace_days=99999)
+    supervisor_client.post(reverse("loyalty:programme_edit"), GOOD | {"window_days": "0"})
+    assert not ProgrammeChange.objects.exists()
+
+
+def test_the_changes_over_the_api_for_the_programmes_managers(supervisor):
+    services.programme_update(actor=supervisor, name="茶友会")
+    response = Client().get("/api/loyalty/programme/changes", **bearer(supervisor))
+    assert response.status_code == 200
+    assert [(c["actor"], c["field"], c["from_value"], c["to_value"]) for c in response.json()] \
+        == [("supervisor", "name", "kehu", "茶友会")]

@@ -18,7 +18,7 @@ from kehu.loyalty.admin_forms import (
     TierForm,
     TransactionImportForm,
 )
-from kehu.loyalty.models import Offer, Reward, Tier
+from kehu.loyalty.models import Offer, ProgrammeChange, Reward, Tier
 from kehu.users.permissions import require
 from kehu.users.roles import Capability
 
@@ -34,6 +34,7 @@ THINGS = {
 def programme_manage(request):
     return render(request, "loyalty/manage.html", {
         "programme": services.programme_get(),
+        "programme_changes": ProgrammeChange.objects.select_related("actor")[:20],
         "tiers": Tier.objects.annotate(n=Count("members")),
         "rewards": Reward.objects.select_related("min_tier"),
         "offers": Offer.objects.select_related("min_tier").annotate(

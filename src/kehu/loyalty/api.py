@@ -13,7 +13,16 @@ from ninja import Field, Router, Schema, Status
 from kehu.customers.models import Customer, Tag
 from kehu.loyalty import catalogue, selectors, services
 from kehu.loyalty.admin_forms import MAX_LISTED
-from kehu.loyalty.models import Member, Notice, Offer, PointsEntry, Reward, Tier, TierChange
+from kehu.loyalty.models import (
+    Member,
+    Notice,
+    Offer,
+    PointsEntry,
+    ProgrammeChange,
+    Reward,
+    Tier,
+    TierChange,
+)
 from kehu.promises.selectors import day_bounds
 from kehu.sales import services as sales_services
 from kehu.sales.models import Transaction
@@ -133,6 +142,18 @@ class ProgrammeOut(Schema):
     window_days: int = Field(..., description="Tiers are reached over this rolling window")
     grace_days: int = Field(..., description="A member who no longer qualifies keeps the "
                             "tier this long")
+
+
+class ProgrammeChangeOut(Schema):
+    at: datetime
+    actor: str | None
+    field: str
+    from_value: str
+    to_value: str
+
+    @staticmethod
+    def resolve_actor(obj: ProgrammeChange):
+        return obj.actor.username if obj.actor_id else None
 
 
 class ProgrammePatch(Schema):
@@ -347,6 +368,13 @@ def programme_get(request):
 def programme_update(request, payload: ProgrammePatch):
     check(request, Capability.LOYALTY_MANAGE)
     return services.programme_update(actor=request.user, **payload.dict(exclude_unset=True))
+
+
+@router.get("/loyalty/programme/changes", response=list[ProgrammeChangeOut],
+            summary="Who changed which setting, newest first (the last 500)")
+def programme_changes(request):
+    check(request, Capability.LOYALTY_MANAGE)
+    return list(ProgrammeChange.objects.select_related("actor")[:500])
 
 
 @router.get("/loyalty/tiers", response=list[TierOut], summary="The tiers, lowest first")

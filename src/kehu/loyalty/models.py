@@ -35,6 +35,28 @@ class Programme(models.Model):
         return self.name
 
 
+class ProgrammeChange(models.Model):
+    """Who changed which programme setting, from what to what."""
+
+    at = models.DateTimeField()
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    field = models.CharField(max_length=50)
+    from_value = models.CharField(max_length=100)
+    to_value = models.CharField(max_length=100)
+
+    class Meta:
+        ordering = ["-at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"{self.field}: {self.from_value} → {self.to_value}"
+
+    @property
+    def field_label(self) -> str:
+        return str(Programme._meta.get_field(self.field).verbose_name)
+
+
 class Tier(models.Model):
     """等级: reached by spend, points or visits over the programme's rolling window."""
 

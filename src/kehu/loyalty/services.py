@@ -24,6 +24,7 @@ from kehu.loyalty.models import (
     OfferUse,
     PointsEntry,
     Programme,
+    ProgrammeChange,
     Redemption,
     Reward,
     Tier,
@@ -87,7 +88,21 @@ def programme_update(*, actor: User, **fields) -> Programme:
                                 for name in PROGRAMME_FIELDS})
     if errors:
         raise ValidationError(errors)
-    return fields_apply(programme, PROGRAMME_FIELDS, fields)
+    before = {name: _setting_text(getattr(programme, name)) for name in PROGRAMME_FIELDS}
+    fields_apply(programme, PROGRAMME_FIELDS, fields)
+    now = timezone.now()
+    ProgrammeChange.objects.bulk_create(
+        ProgrammeChange(at=now, actor=actor, field=name, from_value=before[name],
+                        to_value=_setting_text(getattr(programme, name)))
+        for name in sorted(PROGRAMME_FIELDS)
+        if before[name] != _setting_text(getattr(programme, name))
+    )
+    return programme
+
+
+def _setting_text(value) -> str:
+    """1, 1.0 and 1.0000 points alike read "1"."""
+    return format(value.normalize(), "f") if isinstance(value, Decimal) else str(value)
 
 
 # --- Members ------------------------------------------------------------------------------
