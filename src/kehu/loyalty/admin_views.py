@@ -35,7 +35,7 @@ def programme_manage(request):
     return render(request, "loyalty/manage.html", {
         "programme": services.programme_get(),
         "programme_changes": ProgrammeChange.objects.select_related("actor")[:20],
-        "tiers": Tier.objects.annotate(n=Count("members")),
+        "tiers": Tier.objects.annotate(n=Count("members")).order_by("rank"),
         "rewards": Reward.objects.select_related("min_tier"),
         "offers": Offer.objects.select_related("min_tier").annotate(
             listed=Count("customers", distinct=True), tag_n=Count("tags", distinct=True)),

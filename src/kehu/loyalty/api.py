@@ -346,7 +346,8 @@ def _listed(customer_ids: list[int]) -> list[Customer]:
 
 
 def _tiers():
-    return Tier.objects.annotate(n=Count("members"))
+    # Meta.ordering does not apply to a query with GROUP BY.
+    return Tier.objects.annotate(n=Count("members")).order_by("rank")
 
 
 def _offers():

@@ -183,7 +183,8 @@ def customer_loyalty(*, customer: Customer) -> dict:
 
 
 def report_members_by_tier() -> list[dict]:
-    rows = list(Tier.objects.annotate(n=Count("members")).values("name", "rank", "n"))
+    rows = list(Tier.objects.annotate(n=Count("members")).order_by("rank")
+                .values("name", "rank", "n"))
     rows.append({"name": _("No tier"), "rank": -1,
                  "n": Member.objects.filter(tier__isnull=True).count()})
     return rows
