@@ -86,9 +86,10 @@ def populate(members: int, per_member: int, seed: int) -> None:
     started = time.perf_counter()
     with transaction.atomic():
         for start in range(0, members, 100_000):
-            rows = [(f"B{i:09d}", "individual", f"会员{i}")
-                    for i in range(start, min(members, start + 100_000))]
-            _insert(Customer, ("number", "kind", "name"), rows, now=now)
+            block = range(start, min(members, start + 100_000))
+            _insert(Customer, {"number": [f"B{i:09d}" for i in block],
+                               "kind": ["individual"] * len(block),
+                               "name": [f"会员{i}" for i in block]}, now=now)
     pg = connection.vendor == "postgresql"
     joined = connection.ops.adapt_datetimefield_value(now.replace(year=now.year - 2))
     created = connection.ops.adapt_datetimefield_value(now)

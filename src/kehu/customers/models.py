@@ -43,9 +43,10 @@ class Customer(models.Model):
     )
     # When the status last became lost: set and cleared by the services, never by hand.
     lost_at = models.DateTimeField(_("lost on"), null=True, blank=True, editable=False)
+    # Looked up by the index on (owner, status) below, whose first column it is.
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
-        related_name="owned_customers", verbose_name=_("account manager"),
+        related_name="owned_customers", verbose_name=_("account manager"), db_index=False,
     )
     preferences = models.TextField(_("preferences"), blank=True)
     usual = models.CharField(_("the usual"), max_length=200, blank=True)
@@ -55,14 +56,22 @@ class Customer(models.Model):
         _("external id"), max_length=100, null=True, blank=True, unique=True
     )
     merged_into = models.ForeignKey(
-        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="merged_from"
+        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="merged_from",
+        db_index=False,  # indexed where set: see Meta
     )
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
 
     class Meta:
         verbose_name = _("customer")
-        indexes = [models.Index(fields=["owner", "status"])]
+        # Foreign keys that are empty on nearly every row are indexed where they are set:
+        # a lookup by one (merged_into = x) never needs the rest, and each import or
+        # write would otherwise keep an index entry of NULL for every customer.
+        indexes = [
+            models.Index(fields=["owner", "status"]),
+            models.Index(fields=["merged_into"], condition=models.Q(merged_into__isnull=False),
+                         name="customers_merged_into_set"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.name} ({self.number})"
@@ -108,8 +117,9 @@ class Contact(models.Model):
 
 class Phone(models.Model):
     customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="phones")
-    contact = models.ForeignKey(
-        Contact, on_delete=models.CASCADE, null=True, blank=True, related_name="phones"
+    contact = models.ForeignKey(  # indexed where set (see Customer.Meta): most are a customer's
+        Contact, on_delete=models.CASCADE, null=True, blank=True, related_name="phones",
+        db_index=False,
     )
     e164 = models.CharField(_("number (E.164)"), max_length=20, db_index=True)
     extension = models.CharField(_("extension"), max_length=10, blank=True)
@@ -119,6 +129,8 @@ class Phone(models.Model):
 
     class Meta:
         ordering = ["id"]
+        indexes = [models.Index(fields=["contact"], condition=models.Q(contact__isnull=False),
+                                name="customers_phone_contact_set")]
 
     def __str__(self) -> str:
         return self.display
@@ -134,13 +146,16 @@ class Phone(models.Model):
 
 class Email(models.Model):
     customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="emails")
-    contact = models.ForeignKey(
-        Contact, on_delete=models.CASCADE, null=True, blank=True, related_name="emails"
+    contact = models.ForeignKey(  # indexed where set (see Customer.Meta): most are a customer's
+        Contact, on_delete=models.CASCADE, null=True, blank=True, related_name="emails",
+        db_index=False,
     )
     address = models.CharField(_("email"), max_length=254, db_index=True)
 
     class Meta:
         ordering = ["id"]
+        indexes = [models.Index(fields=["contact"], condition=models.Q(contact__isnull=False),
+                                name="customers_email_contact_set")]
 
     def __str__(self) -> str:
         return self.address

@@ -17,7 +17,7 @@ import io
 import json
 import multiprocessing
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -228,6 +228,9 @@ def _header_map(header: list[str], columns: tuple[Column, ...], what: str) -> di
 def _split(value: str) -> list[str]:
     if not value:
         return []
+    if ";" not in value and "；" not in value and "\n" not in value:  # one item: most cells
+        item = value.strip()
+        return [item] if item else []
     for separator in LIST_SEPARATORS[1:]:
         value = value.replace(separator, LIST_SEPARATORS[0])
     return [part.strip() for part in value.split(LIST_SEPARATORS[0]) if part.strip()]
@@ -241,9 +244,7 @@ CUSTOMER_FIELDS = ("external_id", "kind", "name", "salutation", "status", "lost_
 
 
 class CustomerRecord(NamedTuple):
-    """A valid customer row, as worker processes hand it back: plain values only, which
-    cost little to pickle and unpickle (model instances, dicts and enum members cost
-    several times more, for a million rows)."""
+    """A valid customer row that updates a stored customer (see CustomerChunk.record)."""
 
     row: int
     # CUSTOMER_FIELDS as stored: the owner as the user's id, the birthday as ISO text.
@@ -252,16 +253,6 @@ class CustomerRecord(NamedTuple):
     emails: tuple
     addresses: tuple
     tags: tuple
-    # The search tokens of the name and of what follows the customer number in the
-    # search document (the number is handed out only when the row is written).
-    document: tuple[str, str]
-    # The customer number of an exported row: without an external id, it says which
-    # stored customer the row updates, so export → edit → import changes in place.
-    number: str
-
-    @property
-    def external_id(self) -> str | None:
-        return self.values[0]
 
     def fields(self, owners: dict[int, User]) -> dict:
         """The fields as services.customer_update takes them."""
@@ -270,6 +261,108 @@ class CustomerRecord(NamedTuple):
         if fields["birthday"]:
             fields["birthday"] = date.fromisoformat(fields["birthday"])
         return fields
+
+
+_WIDTH = len(CUSTOMER_FIELDS)
+
+
+class CustomerChunk:
+    """A chunk of customer rows checked, as worker processes hand it back: its valid rows
+    column by column, in plain lists of plain values. A million rows as records of their
+    own (tuples in tuples, some 25 objects a row) cost the importing process more to
+    unpickle than to write; a list of a chunk's phone numbers costs little more than the
+    numbers. The i-th valid row is "record i"; the lists ending in `_of` say whose each
+    phone, email, address or tag is."""
+
+    def __init__(self):
+        self.lines: list[int] = []  # every row's line in the file
+        self.external_ids: list[str | None] = []  # every row's
+        # Each bad row's position among the chunk's rows: (its errors, where an error for
+        # an external id used twice goes among them: see _DuplicateIds).
+        self.errors: dict[int, tuple[list[str], int]] = {}
+        self.rows: list[int] = []  # the line of each record
+        self.values: list = []  # CUSTOMER_FIELDS of each record as stored, one after another
+        self.phone_of: list[int] = []
+        self.phone_e164: list[str] = []
+        self.phone_extension: list[str] = []
+        self.phone_label: list[str] = []
+        self.email_of: list[int] = []
+        self.email_address: list[str] = []
+        self.address_of: list[int] = []
+        self.address_text: list[str] = []
+        self.tag_of: list[int] = []
+        self.tag_name: list[str] = []
+        # The search tokens of the name and of what follows the customer number in the
+        # search document (the number is handed out only when the row is written).
+        self.name_tokens: list[str] = []
+        self.other_tokens: list[str] = []
+        # The customer number of an exported row: without an external id, it says which
+        # stored customer the row updates, so export → edit → import changes in place.
+        self.numbers: list[str] = []
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def external_id(self, record: int) -> str | None:
+        return self.values[record * _WIDTH]
+
+    def record(self, record: int) -> CustomerRecord:
+        def of(owners: list[int], values: list) -> tuple:
+            return tuple(v for o, v in zip(owners, values, strict=True) if o == record)
+
+        return CustomerRecord(
+            row=self.rows[record],
+            values=tuple(self.values[record * _WIDTH : (record + 1) * _WIDTH]),
+            phones=tuple(zip(of(self.phone_of, self.phone_e164),
+                             of(self.phone_of, self.phone_extension),
+                             of(self.phone_of, self.phone_label), strict=True)),
+            emails=of(self.email_of, self.email_address),
+            addresses=of(self.address_of, self.address_text),
+            tags=of(self.tag_of, self.tag_name),
+        )
+
+    def subset(self, records: list[int]) -> "CustomerChunk":
+        """These records only (numbered from 0 again); the rows' errors stay behind."""
+        kept = CustomerChunk()
+        new = {old: index for index, old in enumerate(records)}
+        for old in records:
+            kept.rows.append(self.rows[old])
+            kept.values += self.values[old * _WIDTH : (old + 1) * _WIDTH]
+            kept.name_tokens.append(self.name_tokens[old])
+            kept.other_tokens.append(self.other_tokens[old])
+            kept.numbers.append(self.numbers[old])
+        for owners, *columns in (
+            ("phone_of", "phone_e164", "phone_extension", "phone_label"),
+            ("email_of", "email_address"), ("address_of", "address_text"),
+            ("tag_of", "tag_name"),
+        ):
+            for position, old in enumerate(getattr(self, owners)):
+                if old in new:
+                    getattr(kept, owners).append(new[old])
+                    for column in columns:
+                        getattr(kept, column).append(getattr(self, column)[position])
+        return kept
+
+    def accepted(self, duplicates: "_DuplicateIds", report: ImportReport) -> "CustomerChunk":
+        """The chunk's valid records whose external id no earlier row had; every row
+        counted in the report, the others with their errors."""
+        dropped = set()
+        record = 0
+        for position, (line, external_id) in enumerate(
+                zip(self.lines, self.external_ids, strict=True)):
+            bad = self.errors.get(position)
+            errors, duplicate_at = bad if bad else ([], 0)
+            kept = duplicates.check(line, external_id, bad is None, errors, duplicate_at)
+            report.total += 1
+            if errors:
+                report.rejected.append({"row": line, "errors": errors})
+            if bad is None:
+                if not kept:
+                    dropped.add(record)
+                record += 1
+        if not dropped:
+            return self
+        return self.subset([r for r in range(len(self)) if r not in dropped])
 
 
 @dataclass
@@ -307,14 +400,16 @@ class _Validator:
         self.limits = {c.key: c.max_length for c in (
             CUSTOMER_COLUMNS if what == "customers" else CONTACT_COLUMNS) if c.max_length}
 
-    def check_rows(self, rows: list[tuple[int, list[str]]]) -> list[tuple]:
-        """(row number, external id, record or None, errors, where a duplicate-id error goes)."""
+    def check_rows(self, rows: list[tuple[int, list[str]]]) -> "CustomerChunk | list[tuple]":
+        """Customers: a CustomerChunk. Contacts: for each row (row number, external id,
+        record or None, errors, where a duplicate-id error goes)."""
         values = _ChunkColumns(rows, self.columns, self.width)
         errors: list[list[str]] = [[] for _row in rows]
         phones, emails = self._common(values, errors)
         duplicate_at = [len(row_errors) for row_errors in errors]
-        build = self._customers if self.what == "customers" else self._contacts
-        records = build(rows, values, errors, phones, emails)
+        if self.what == "customers":
+            return self._customers(rows, values, errors, phones, emails, duplicate_at)
+        records = self._contacts(rows, values, errors, phones, emails)
         return [
             (line, external_id or None, None if row_errors else record, row_errors, at)
             for (line, _row), external_id, record, row_errors, at in zip(
@@ -360,7 +455,7 @@ class _Validator:
         return phones, emails
 
     def _customers(self, rows, values: "_ChunkColumns", errors: list[list[str]],
-                   phones: list, emails: list) -> list[CustomerRecord | None]:
+                   phones: list, emails: list, duplicate_at: list[int]) -> CustomerChunk:
         kinds = self._chosen(self.kinds, values["kind"], "kind", errors, CustomerKind.INDIVIDUAL)
         statuses = self._chosen(self.statuses, values["status"], "status", errors,
                                 CustomerStatus.ACTIVE)
@@ -395,30 +490,42 @@ class _Validator:
             if any(len(a) > 300 for a in texts):
                 row_errors.append(_("addresses: at most 300 characters each."))
             addresses.append(texts)
-        records: list[CustomerRecord | None] = []
-        for (line, _row), row_errors, external_id, name, kind, status, reason, owner, birthday, \
+        chunk = CustomerChunk()
+        chunk.lines = [line for line, _row in rows]
+        chunk.external_ids = [external_id or None for external_id in values["external_id"]]
+        chunk.errors = {position: (row_errors, at) for position, (row_errors, at)
+                        in enumerate(zip(errors, duplicate_at, strict=True)) if row_errors}
+        record = 0
+        for line, row_errors, external_id, name, kind, status, reason, owner, birthday, \
                 row_phones, row_emails, row_addresses, row_tags, salutation, industry, usual, \
                 preferences, needs, number in zip(
-                rows, errors, values["external_id"], values["name"], kinds, statuses, reasons,
-                owners, birthdays, phones, emails, addresses, tags, values["salutation"],
-                values["industry"], values["usual"], values["preferences"], values["needs"],
-                values["number"], strict=True):
+                chunk.lines, errors, chunk.external_ids, values["name"], kinds, statuses,
+                reasons, owners, birthdays, phones, emails, addresses, tags,
+                values["salutation"], values["industry"], values["usual"],
+                values["preferences"], values["needs"], values["number"], strict=True):
             if row_errors:
-                records.append(None)
                 continue
-            external_id = external_id or None
-            records.append(CustomerRecord(
-                row=line,
-                values=(external_id, str(kind), name, salutation, str(status), str(reason),
-                        owner, birthday, industry, usual, preferences, needs),
-                phones=tuple((p.e164, p.extension, str(services.phone_label(p)))
-                             for p in row_phones),
-                emails=tuple(row_emails), addresses=tuple(row_addresses), tags=tuple(row_tags),
-                document=(search_document([name]), search_document(
-                    [external_id or "", *(p.e164[1:] for p in row_phones), *row_emails])),
-                number=number.strip().upper(),
-            ))
-        return records
+            chunk.rows.append(line)
+            chunk.values += (external_id, str(kind), name, salutation, str(status),
+                             str(reason), owner, birthday, industry, usual, preferences, needs)
+            for phone in row_phones:
+                chunk.phone_of.append(record)
+                chunk.phone_e164.append(phone.e164)
+                chunk.phone_extension.append(phone.extension)
+                chunk.phone_label.append(str(services.phone_label(phone)))
+            chunk.email_of += [record] * len(row_emails)
+            chunk.email_address += row_emails
+            chunk.address_of += [record] * len(row_addresses)
+            chunk.address_text += row_addresses
+            unique_tags = list(dict.fromkeys(row_tags))
+            chunk.tag_of += [record] * len(unique_tags)
+            chunk.tag_name += unique_tags
+            chunk.name_tokens.append(search_document([name]))
+            chunk.other_tokens.append(search_document(
+                [external_id or "", *(p.e164[1:] for p in row_phones), *row_emails]))
+            chunk.numbers.append(number.strip().upper())
+            record += 1
+        return chunk
 
     def _contacts(self, rows, values: "_ChunkColumns", errors: list[list[str]],
                   phones: list, emails: list) -> list[ContactRecord | None]:
@@ -500,15 +607,16 @@ class _DuplicateIds:
     def __init__(self):
         self.seen: dict[str, int] = {}
 
-    def check(self, row: int, external_id: str | None, record, errors: list[str],
-              duplicate_at: int):
+    def check(self, row: int, external_id: str | None, valid: bool, errors: list[str],
+              duplicate_at: int) -> bool:
+        """Whether the row is still valid; if its id came before, the error is added."""
         if external_id in self.seen:
             errors.insert(duplicate_at, _("external_id “%(id)s” already appears in row %(row)d.")
                           % {"id": external_id, "row": self.seen[external_id]})
-            return None, errors
-        if record is not None and external_id:
+            return False
+        if valid and external_id:
             self.seen[external_id] = row
-        return record, errors
+        return valid
 
 
 # Cells starting with these are formulas to a spreadsheet; exports quote them with "'".
@@ -696,48 +804,55 @@ def _customer_differs(existing: Customer, record: CustomerRecord,
     )
 
 
-def _write_customers(records: list[CustomerRecord], *, actor, report: ImportReport,
+def _write_customers(chunk: CustomerChunk, *, actor, report: ImportReport,
                      source: str, tag_ids: dict[str, int], users: dict[int, User],
                      holders: "_Holders") -> None:
     """One chunk of valid rows: new customers inserted, known ones updated if they differ."""
+    external_ids = chunk.values[0::_WIDTH]
     # Most rows of a large file are new: ask which ids are known before loading those.
     # On a first load none is: the archive was empty, and a file's repeated id is refused.
     known = [] if holders.remembered else [row[0] for row in _select_in(
         "SELECT external_id FROM customers_customer WHERE external_id IN ({})",
-        [r.values[0] for r in records if r.values[0]])]
+        [external_id for external_id in external_ids if external_id])]
     existing = _follow_merges(
         Customer.objects.filter(external_id__in=known)
         .prefetch_related("phones", "emails", "addresses", "tags").in_bulk(
             field_name="external_id")
     ) if known else {}
-    numbers = [r.number for r in records if r.number and not r.external_id]
+    numbers = [number for number, external_id in zip(chunk.numbers, external_ids, strict=True)
+               if number and not external_id]
     by_number = _follow_merges(
         Customer.objects.filter(number__in=numbers)
         .prefetch_related("phones", "emails", "addresses", "tags").in_bulk(field_name="number")
     ) if numbers else {}
-    new = []
-    for record in records:
-        current = existing.get(record.external_id) or (
-            by_number.get(record.number) if not record.external_id else None
-        )
-        if current is None:
-            if record.number and not record.external_id:
-                report.warnings.append({"row": record.row, "message": _(
-                    "No customer has the number %(number)s: the row was added as a new "
-                    "customer.") % {"number": record.number}})
-            new.append(record)
-        elif _customer_differs(current, record, users):
-            fields = {k: v for k, v in record.fields(users).items() if k != "external_id"}
-            services.customer_update(
-                actor=actor, customer=current, **fields,
-                phones=[e164 + (f" ext. {extension}" if extension else "")
-                        for e164, extension, _label in record.phones],
-                emails=record.emails, addresses=record.addresses, tags=record.tags,
-            )
-            report.updated += 1
-        else:
-            report.unchanged += 1
-    if new:
+    new = chunk
+    if existing or numbers:
+        new_records = []
+        for index, (external_id, number) in enumerate(
+                zip(external_ids, chunk.numbers, strict=True)):
+            current = existing.get(external_id) or (
+                by_number.get(number) if not external_id else None)
+            if current is None:
+                if number and not external_id:
+                    report.warnings.append({"row": chunk.rows[index], "message": _(
+                        "No customer has the number %(number)s: the row was added as a new "
+                        "customer.") % {"number": number}})
+                new_records.append(index)
+                continue
+            record = chunk.record(index)
+            if _customer_differs(current, record, users):
+                fields = {k: v for k, v in record.fields(users).items() if k != "external_id"}
+                services.customer_update(
+                    actor=actor, customer=current, **fields,
+                    phones=[e164 + (f" ext. {extension}" if extension else "")
+                            for e164, extension, _label in record.phones],
+                    emails=record.emails, addresses=record.addresses, tags=record.tags,
+                )
+                report.updated += 1
+            else:
+                report.unchanged += 1
+        new = chunk.subset(new_records)
+    if len(new):
         _warn_duplicates(new, report, holders)
         numbers = _insert_customers(new, actor=actor, source=source, tag_ids=tag_ids)
         holders.remember(new, numbers)
@@ -771,25 +886,25 @@ class _Holders:
                      " WHERE e.address IN ({})",
         }[kind], values))
 
-    def remember(self, records: list[CustomerRecord], numbers: list[str]) -> None:
+    def remember(self, chunk: CustomerChunk, numbers: list[str]) -> None:
         """The phones and emails of customers just stored, with their numbers."""
         if not self.remembered:
             return
-        for record, number in zip(records, numbers, strict=True):
-            for e164, _extension, _label in record.phones:
-                self._add("phone", e164, number)
-            for address in record.emails:
-                self._add("email", address, number)
-
-    def _add(self, kind: str, value: str, number: str) -> None:
-        self._order += 1
-        self._stored[kind].setdefault(value, []).append((self._order, number))
+        for kind, owners, values in (("phone", chunk.phone_of, chunk.phone_e164),
+                                     ("email", chunk.email_of, chunk.email_address)):
+            stored = self._stored[kind]
+            for order, (record, value) in enumerate(
+                    zip(owners, values, strict=True), start=self._order + 1):
+                stored.setdefault(value, []).append((order, numbers[record]))
+            self._order += len(values)
 
 
-def _warn_duplicates(records: list[CustomerRecord], report: ImportReport,
-                     holders: _Holders) -> None:
-    by_phone = {p[0]: r.row for r in records for p in r.phones}
-    by_email = {e: r.row for r in records for e in r.emails}
+def _warn_duplicates(chunk: CustomerChunk, report: ImportReport, holders: _Holders) -> None:
+    # A value a chunk has twice counts as its last row's.
+    by_phone = dict(zip(chunk.phone_e164, [chunk.rows[r] for r in chunk.phone_of],
+                        strict=True))
+    by_email = dict(zip(chunk.email_address, [chunk.rows[r] for r in chunk.email_of],
+                        strict=True))
     for _order, e164, number in holders.found("phone", list(by_phone)):
         report.warnings.append({"row": by_phone[e164], "message": _(
             "Phone %(phone)s already belongs to %(number)s: a possible duplicate to merge.")
@@ -815,8 +930,8 @@ def _select_in(sql: str, values: list) -> list[tuple]:
     return rows
 
 
-def _insert(model, names: tuple[str, ...], rows: list[tuple], *, now) -> None:
-    """Inserts rows given as tuples of the `names` fields' database values.
+def _insert(model, columns: dict[str, Sequence], *, now) -> None:
+    """Inserts rows given column by column: each named field's database values.
 
     Model instances and bulk_create cost several times what the database spends on a
     row, and these rows need no ids back. The model's other columns get their defaults
@@ -825,16 +940,17 @@ def _insert(model, names: tuple[str, ...], rows: list[tuple], *, now) -> None:
     pays per row. PostgreSQL takes them all in one COPY: INSERTs, even pipelined, are
     parsed, planned and run one by one by the server.
     """
-    if not rows:
+    count = len(next(iter(columns.values())))
+    if not count:
         return
-    given = [model._meta.get_field(name) for name in names]
+    given = [model._meta.get_field(name) for name in columns]
     others = [f for f in model._meta.concrete_fields if not f.primary_key and f not in given]
-    fixed = tuple(
+    fixed = [
         f.get_db_prep_save(
             now if getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False)
             else f.get_default(), connection)
         for f in others
-    )
+    ]
     quote = connection.ops.quote_name
     into = (f"{quote(model._meta.db_table)}"
             f" ({', '.join(quote(f.column) for f in given + others)})")
@@ -842,8 +958,9 @@ def _insert(model, names: tuple[str, ...], rows: list[tuple], *, now) -> None:
     if connection.vendor != "sqlite":
         with connection.connection.cursor() as cursor, \
                 cursor.copy(f"COPY {into} FROM STDIN") as copy:
-            for row in rows:
-                copy.write_row((*row, *fixed))
+            for row in zip(*columns.values(), *[[value] * count for value in fixed],
+                           strict=True):
+                copy.write_row(row)
         return
     # The driver's own cursor and its "?" placeholders: Django's would rewrite every
     # "%s" of a statement of thousands with a regular expression, each time.
@@ -853,10 +970,15 @@ def _insert(model, names: tuple[str, ...], rows: list[tuple], *, now) -> None:
     size = min(ROWS_PER_STATEMENT, _sqlite_variables() // width)
     cursor = connection.connection.cursor()
     try:
-        for start in range(0, len(rows), size):
-            batch = rows[start : start + size]
-            cursor.execute(sql + ", ".join([placeholders] * len(batch)),
-                           [value for row in batch for value in (*row, *fixed)])
+        for start in range(0, count, size):
+            rows = min(size, count - start)
+            # The values row after row, laid in a column at a time (a slice each).
+            values = [None] * (rows * width)
+            for position, column in enumerate(columns.values()):
+                values[position::width] = column[start : start + rows]
+            for position, value in enumerate(fixed, start=len(given)):
+                values[position::width] = [value] * rows
+            cursor.execute(sql + ", ".join([placeholders] * rows), values)
     finally:
         cursor.close()
 
@@ -891,57 +1013,48 @@ def _customer_ids(numbers: list[str]) -> list[int]:
     return [ids[number] for number in numbers]
 
 
-def _insert_customers(records: list[CustomerRecord], *, actor, source: str,
+def _insert_customers(chunk: CustomerChunk, *, actor, source: str,
                       tag_ids: dict[str, int]) -> list[str]:
     """New customers with their phones, emails, addresses, tags, history and search entry;
     returns their numbers.
 
     The same rows services.customer_create would write, without an ORM object each.
     """
-    numbers = services.customer_numbers_reserve(count=len(records))
+    numbers = services.customer_numbers_reserve(count=len(chunk))
     now = timezone.now()
-    if connection.vendor == "sqlite":  # takes the ISO text of the birthday as it is
-        customers = [(number, *r.values) for number, r in zip(numbers, records, strict=True)]
-    else:
+    customers = {"number": numbers} | {
+        name: chunk.values[position::_WIDTH] for position, name in enumerate(CUSTOMER_FIELDS)}
+    if connection.vendor != "sqlite":  # SQLite takes the ISO text of the birthday as it is
         as_date = connection.ops.adapt_datefield_value
-        customers = [
-            (number, *r.values[:7], as_date(date.fromisoformat(r.values[7]))
-             if r.values[7] else None, *r.values[8:])
-            for number, r in zip(numbers, records, strict=True)]
-    _insert(Customer, ("number", *CUSTOMER_FIELDS), customers, now=now)
-    actor_id = actor.pk if actor else None
+        customers["birthday"] = [as_date(date.fromisoformat(text)) if text else None
+                                 for text in customers["birthday"]]
+    _insert(Customer, customers, now=now)
     if connection.vendor == "sqlite":  # JSON text, as json.dumps would write it
         head = '{"file": ' + json.dumps(source) + ', "row": '
-        history = [head + f"{r.row}}}" for r in records]
+        history = [f"{head}{row}}}" for row in chunk.rows]
     else:
         change_fields = Change._meta.get_field("fields")
-        history = [connection.ops.adapt_json_value({"file": source, "row": r.row},
-                                                   change_fields.encoder) for r in records]
+        history = [connection.ops.adapt_json_value({"file": source, "row": row},
+                                                   change_fields.encoder) for row in chunk.rows]
     ids = _customer_ids(numbers)
-    phones = [(customer_id, *phone) for customer_id, r in zip(ids, records, strict=True)
-              for phone in r.phones]
-    emails = [(customer_id, address) for customer_id, r in zip(ids, records, strict=True)
-              for address in r.emails]
-    addresses = [(customer_id, text) for customer_id, r in zip(ids, records, strict=True)
-                 for text in r.addresses]
-    changes = [(customer_id, actor_id, "imported", fields)
-               for customer_id, fields in zip(ids, history, strict=True)]
     # search_document([name, number, external id, phones, emails]), in three parts.
-    entries = [(customer_id, " ".join(filter(None, (r.document[0], number, r.document[1]))))
-               for customer_id, number, r in zip(
-                   ids, [field_tokens(number) for number in numbers], records, strict=True)]
-    tag_links = []
-    for customer_id, record in zip(ids, records, strict=True):
-        for name in set(record.tags):
-            if name not in tag_ids:
-                tag_ids[name] = Tag.objects.create(name=name).pk
-            tag_links.append((customer_id, tag_ids[name]))
-    _insert(Phone, ("customer", "e164", "extension", "label"), phones, now=now)
-    _insert(Email, ("customer", "address"), emails, now=now)
-    _insert(Address, ("customer", "text"), addresses, now=now)
-    _insert(Change, ("customer", "actor", "action", "fields"), changes, now=now)
-    _insert(SearchEntry, ("customer", "document"), entries, now=now)
-    _insert(Customer.tags.through, ("customer", "tag"), tag_links, now=now)
+    documents = [" ".join(filter(None, parts)) for parts in zip(
+        chunk.name_tokens, [field_tokens(number) for number in numbers], chunk.other_tokens,
+        strict=True)]
+    for name in dict.fromkeys(chunk.tag_name):
+        if name not in tag_ids:
+            tag_ids[name] = Tag.objects.create(name=name).pk
+    _insert(Phone, {"customer": [ids[r] for r in chunk.phone_of], "e164": chunk.phone_e164,
+                    "extension": chunk.phone_extension, "label": chunk.phone_label}, now=now)
+    _insert(Email, {"customer": [ids[r] for r in chunk.email_of],
+                    "address": chunk.email_address}, now=now)
+    _insert(Address, {"customer": [ids[r] for r in chunk.address_of],
+                      "text": chunk.address_text}, now=now)
+    _insert(Change, {"customer": ids, "actor": [actor.pk if actor else None] * len(ids),
+                     "action": ["imported"] * len(ids), "fields": history}, now=now)
+    _insert(SearchEntry, {"customer": ids, "document": documents}, now=now)
+    _insert(Customer.tags.through, {"customer": [ids[r] for r in chunk.tag_of],
+                                    "tag": [tag_ids[name] for name in chunk.tag_name]}, now=now)
     return numbers
 
 
@@ -1040,35 +1153,31 @@ def import_file(
 def _accepted(checked: list[tuple], duplicates: _DuplicateIds, report: ImportReport) -> list:
     records = []
     for row, external_id, record, errors, duplicate_at in checked:
-        record, errors = duplicates.check(row, external_id, record, errors, duplicate_at)
+        valid = duplicates.check(row, external_id, record is not None, errors, duplicate_at)
         report.total += 1
         if errors:
             report.rejected.append({"row": row, "errors": errors})
-        else:
+        elif valid:
             records.append(record)
     return records
 
 
-def _import_customers(checked: Iterator[list[tuple]], *, total: int, actor,
+def _import_customers(checked: Iterator[CustomerChunk], *, total: int, actor,
                       report: ImportReport, source: str, skip_invalid: bool, holders: _Holders,
                       progress: Callable[[int, int], None]) -> None:
     duplicates = _DuplicateIds()
     tag_ids = {t.name: t.pk for t in Tag.objects.all()}
     users = {u.pk: u for u in User.objects.all()}
-    records: list[CustomerRecord] = []
     done = 0
     for chunk in checked:
-        records += _accepted(chunk, duplicates, report)
-        done += len(chunk)
+        valid = chunk.accepted(duplicates, report)
+        done += len(chunk.lines)
         if report.rejected and not skip_invalid:
             continue  # nothing will be kept; go on checking, to report every bad row
-        # Written CHUNK valid records at a time, however many rows were skipped: a
-        # phone repeated within one write is not warned about, so the chunks decide.
-        while len(records) >= CHUNK or (records and done == total):
-            _write_customers(records[:CHUNK], actor=actor, report=report, source=source,
+        if len(valid):
+            _write_customers(valid, actor=actor, report=report, source=source,
                              tag_ids=tag_ids, users=users, holders=holders)
-            records = records[CHUNK:]
-            progress(done, total)
+        progress(done, total)
 
 
 def _import_contacts(checked: Iterator[list[tuple]], *, actor, report: ImportReport,
