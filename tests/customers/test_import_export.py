@@ -9,7 +9,7 @@ import pytest
 from django.utils import translation
 from openpyxl import Workbook, load_workbook
 
-from kehu.customers import services
+from kehu.customers import services, transfer
 from kehu.customers.choices import CommunicationStyle, CustomerStatus, LostReason
 from kehu.customers.models import (
     Address,
@@ -734,3 +734,52 @@ def test_export_edit_import_updates_customers_in_place(agent):
     assert any("K9999999" in w["message"] for w in report.warnings)
     again = import_file(name="edited.csv", data=edited.encode("utf-8"))
     assert again.unchanged >= 1 and again.updated == 0
+
+
+def chunked_file() -> bytes:
+    """Blank lines, a cell with a line break and bad rows, across chunks of three rows."""
+    lines = ["name,phones,preferences"]
+    for i in range(14):
+        if i in (2, 9):
+            lines.append("")  # a blank line is a row number, never a row
+        phone = "12345" if i in (4, 10) else f"138{i:04d}8000"
+        preferences = '"靠窗,\n安静"' if i == 6 else "靠窗"
+        lines.append(f"客户{i},{phone},{preferences}")
+    return ("\n".join(lines) + "\n").encode()
+
+
+@pytest.mark.parametrize("workers", [True, False])
+def test_rows_read_a_chunk_at_a_time_keep_their_row_numbers(monkeypatch, workers):
+    monkeypatch.setattr(transfer, "CHUNK", 3)
+    monkeypatch.setattr(transfer, "PARALLEL_MIN_BYTES", 0 if workers else 10**9)
+    calls = []
+    report = import_file(name="x.csv", data=chunked_file(), skip_invalid=True,
+                         progress=lambda done, total: calls.append((done, total)))
+    # Rows 2-4, blank 5, 6-7 …: the row after the cell with a line break is row 10.
+    assert [r["row"] for r in report.rejected] == [7, 14]
+    assert (report.total, report.created) == (14, 12)
+    assert Customer.objects.get(name="客户6").preferences == "靠窗,\n安静"
+    assert Customer.objects.get(name="客户7").changes.get().fields["row"] == 10
+    assert calls[-1][0] == 16  # every record read, the blank ones too
+    assert all(done <= total for done, total in calls)
+
+
+def test_a_chunk_asked_for_again_is_read_from_the_start_of_the_file(monkeypatch):
+    monkeypatch.setattr(transfer, "CHUNK", 3)
+
+    def open_rows():
+        return iter([["name"]] + [[f"客户{i}"] for i in range(7)])
+
+    rows = open_rows()
+    next(rows)
+    reader = transfer._ChunkReader(open_rows, rows)
+    first = reader.read(0)
+    assert reader.read(2) == (1, [(8, ["客户6"])])
+    assert reader.read(0) == first == (3, [(2, ["客户0"]), (3, ["客户1"]), (4, ["客户2"])])
+    assert reader.read(3) == (0, [])
+
+
+def test_a_file_of_blank_rows_has_no_data_rows():
+    with pytest.raises(ImportFileError, match="no data rows"):
+        import_file(name="x.csv", data=b"name,phones\n\n,\n\n")
+    assert not Customer.objects.exists()

@@ -17,12 +17,14 @@ import io
 import json
 import multiprocessing
 import os
+from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from functools import lru_cache
+from itertools import compress, islice
 from pathlib import Path
 from typing import NamedTuple
 
@@ -346,6 +348,9 @@ class CustomerChunk:
     def accepted(self, duplicates: "_DuplicateIds", report: ImportReport) -> "CustomerChunk":
         """The chunk's valid records whose external id no earlier row had; every row
         counted in the report, the others with their errors."""
+        if not self.errors and duplicates.all_new(self.lines, self.external_ids):
+            report.total += len(self.lines)
+            return self
         dropped = set()
         record = 0
         for position, (line, external_id) in enumerate(
@@ -607,6 +612,15 @@ class _DuplicateIds:
     def __init__(self):
         self.seen: dict[str, int] = {}
 
+    def all_new(self, rows: list[int], external_ids: list[str | None]) -> bool:
+        """Whether no id of these valid rows came before or comes twice; if so, all are
+        remembered (a chunk's worth at once: check() takes them one by one)."""
+        given = list(filter(None, external_ids))
+        if len(set(given)) != len(given) or not self.seen.keys().isdisjoint(given):
+            return False
+        self.seen.update(zip(given, compress(rows, external_ids), strict=True))
+        return True
+
     def check(self, row: int, external_id: str | None, valid: bool, errors: list[str],
               duplicate_at: int) -> bool:
         """Whether the row is still valid; if its id came before, the error is added."""
@@ -635,50 +649,84 @@ PARALLEL_MIN_BYTES = 2_000_000
 WORKERS = 2
 
 
-class _NumberedChunks:
-    """The rows that are not blank, with their line numbers, CHUNK at a time; counted."""
+class _ChunkReader:
+    """A file's data rows read CHUNK records at a time, by the chunk's place in the file:
+    (how many records it had, those not blank with their line numbers).
 
-    def __init__(self, rows: Iterator[list[str]]):
+    Each worker process reads the file for itself, passing over the chunks the others
+    check: parsing CSV costs less than handing rows over from another process, and the
+    importing process, the one that writes, reads none of it. Chunks are asked for in
+    file order; one asked for out of order starts the file again."""
+
+    def __init__(self, open_rows: Callable[[], Iterator[list[str]]],
+                 rows: Iterator[list[str]]):
+        """`rows`: the file's rows after its header (a forked worker reads its own copy)."""
+        self.open_rows = open_rows
         self.rows = rows
-        self.count = 0
+        self.position = 0  # records read after the header
 
-    def __iter__(self) -> Iterator[list[tuple[int, list[str]]]]:
-        chunk = []
-        for line, row in enumerate(self.rows, start=2):
-            if row and (row[0].strip() or "".join(row).strip()):  # not blank
-                chunk.append((line, row))
-                if len(chunk) == CHUNK:
-                    self.count += len(chunk)
-                    yield chunk
-                    chunk = []
-        if chunk:
-            self.count += len(chunk)
-            yield chunk
+    def read(self, index: int) -> tuple[int, list[tuple[int, list[str]]]]:
+        start = index * CHUNK
+        if start < self.position:
+            self.rows = self.open_rows()
+            next(self.rows, None)  # the header
+            self.position = 0
+        if start > self.position:
+            deque(islice(self.rows, start - self.position), maxlen=0)
+        records = list(islice(self.rows, CHUNK))
+        self.position = start + len(records)
+        return len(records), [
+            (line, row) for line, row in enumerate(records, start=start + 2)
+            if row and (row[0].strip() or "".join(row).strip())]  # not blank
+
+
+# Chunks asked for ahead of the one being written, per worker process: enough that the
+# workers never wait for the writer to ask, few enough that a large file is never held
+# in memory whole.
+AHEAD_PER_WORKER = 4
 
 
 @contextmanager
-def _checking(rows: Iterator[list[str]], validator: _Validator, *, parallel: bool):
-    """(number of rows, the rows checked CHUNK at a time in file order), once all are read."""
-    chunks = _NumberedChunks(rows)
+def _checking(reader: _ChunkReader, validator: _Validator, *, parallel: bool):
+    """The file's rows checked CHUNK records at a time, in file order, until it ends:
+    (the chunk's number of records, blank ones included; its rows checked)."""
     workers = min(WORKERS, os.cpu_count() or 1)
     if not parallel or workers < 2 or not _can_fork():
-        read = list(chunks)
-        yield chunks.count, (validator.check_rows(chunk) for chunk in read)
+        def check_here(index: int) -> Callable[[], tuple]:
+            records, rows = reader.read(index)
+            checked = validator.check_rows(rows)
+            return lambda: (records, checked)
+
+        yield _in_file_order(check_here, ahead=1)
         return
-    # Forked workers start at once with this process's settings, translations and
-    # validator, and never touch the database. (A spawned worker would import the
+    # Forked workers start at once with this process's settings, translations, validator
+    # and file, and never touch the database. (A spawned worker would import the
     # __main__ module again: a script without a main guard would import in a loop.)
     # A worker that dies makes the pool raise, rather than wait for it forever.
     pool = ProcessPoolExecutor(
         workers, mp_context=multiprocessing.get_context("fork"),
-        initializer=_worker_start, initargs=(validator, translation.get_language()),
+        initializer=_worker_start,
+        initargs=(validator, reader, translation.get_language()),
     )
     try:
-        # map() reads the whole file, handing each chunk to the workers as it is read.
-        checked = pool.map(_check_in_worker, chunks)
-        yield chunks.count, checked
+        yield _in_file_order(lambda index: pool.submit(_check_in_worker, index).result,
+                             ahead=AHEAD_PER_WORKER * workers)
     finally:
         pool.shutdown(cancel_futures=True)  # after an error, check no more chunks
+
+
+def _in_file_order(check: Callable[[int], Callable[[], tuple]], *, ahead: int):
+    """`check(index)` asks for a chunk and returns what waits for it; chunks follow one
+    another until one is not full: the end of the file."""
+    asked = deque(check(index) for index in range(ahead))
+    following = ahead
+    while asked:
+        records, checked = asked.popleft()()
+        if records == CHUNK:
+            asked.append(check(following))
+            following += 1
+        if records:
+            yield records, checked
 
 
 def _can_fork() -> bool:
@@ -686,16 +734,18 @@ def _can_fork() -> bool:
 
 
 _worker_validator: _Validator | None = None
+_worker_reader: _ChunkReader | None = None
 
 
-def _worker_start(validator: _Validator, language: str) -> None:
-    global _worker_validator
-    _worker_validator = validator
+def _worker_start(validator: _Validator, reader: _ChunkReader, language: str) -> None:
+    global _worker_validator, _worker_reader
+    _worker_validator, _worker_reader = validator, reader
     translation.activate(language)  # messages in the importing user's language
 
 
-def _check_in_worker(rows: list[tuple[int, list[str]]]) -> list[tuple]:
-    return _worker_validator.check_rows(rows)
+def _check_in_worker(index: int) -> tuple:
+    records, rows = _worker_reader.read(index)
+    return records, _worker_validator.check_rows(rows)
 
 
 @contextmanager
@@ -867,16 +917,18 @@ class _Holders:
 
     def __init__(self, *, remembered: bool):
         self.remembered = remembered
-        self._stored: dict[str, dict[str, list[tuple[int, str]]]] = {"phone": {}, "email": {}}
+        # Remembered: each value's first holder (order, customer number), and the later
+        # ones of the few values held by more than one customer.
+        self._first: dict[str, dict[str, tuple[int, str]]] = {"phone": {}, "email": {}}
+        self._later: dict[str, dict[str, list[tuple[int, str]]]] = {"phone": {}, "email": {}}
         self._order = 0
 
     def found(self, kind: str, values: list[str]) -> list[tuple[int, str, str]]:
         """(order, value, customer number) for each stored one of `values`, in order."""
         if self.remembered:
-            stored = self._stored[kind]
-            return sorted(
-                (order, value, number)
-                for value in values for order, number in stored.get(value, ()))
+            first, later = self._first[kind], self._later[kind]
+            return sorted((order, value, number) for value in first.keys() & values
+                          for order, number in (first[value], *later.get(value, ())))
         return sorted(_select_in({
             "phone": "SELECT p.id, p.e164, c.number FROM customers_phone p"
                      " JOIN customers_customer c ON c.id = p.customer_id"
@@ -892,11 +944,19 @@ class _Holders:
             return
         for kind, owners, values in (("phone", chunk.phone_of, chunk.phone_e164),
                                      ("email", chunk.email_of, chunk.email_address)):
-            stored = self._stored[kind]
-            for order, (record, value) in enumerate(
-                    zip(owners, values, strict=True), start=self._order + 1):
-                stored.setdefault(value, []).append((order, numbers[record]))
+            first, later = self._first[kind], self._later[kind]
+            holders = list(zip(range(self._order + 1, self._order + 1 + len(values)),
+                               map(numbers.__getitem__, owners), strict=True))
             self._order += len(values)
+            fresh = dict(zip(values, holders, strict=True))
+            if len(fresh) == len(values) and first.keys().isdisjoint(fresh):
+                first.update(fresh)  # as nearly always: each value new, and once
+                continue
+            for value, holder in zip(values, holders, strict=True):
+                if value in first:
+                    later.setdefault(value, []).append(holder)
+                else:
+                    first[value] = holder
 
 
 def _warn_duplicates(chunk: CustomerChunk, report: ImportReport, holders: _Holders) -> None:
@@ -1039,8 +1099,7 @@ def _insert_customers(chunk: CustomerChunk, *, actor, source: str,
     ids = _customer_ids(numbers)
     # search_document([name, number, external id, phones, emails]), in three parts.
     documents = [" ".join(filter(None, parts)) for parts in zip(
-        chunk.name_tokens, [field_tokens(number) for number in numbers], chunk.other_tokens,
-        strict=True)]
+        chunk.name_tokens, map(field_tokens, numbers), chunk.other_tokens, strict=True)]
     for name in dict.fromkeys(chunk.tag_name):
         if name not in tag_ids:
             tag_ids[name] = Tag.objects.create(name=name).pk
@@ -1125,19 +1184,17 @@ def import_file(
             header, CUSTOMER_COLUMNS if what == "customers" else CONTACT_COLUMNS, what)
         owners = {u.username.lower(): u for u in User.objects.filter(is_active=True)}
         validator = _Validator(what, columns, owners)
-        with _checking(rows, validator, parallel=len(data) >= PARALLEL_MIN_BYTES) as (
-                total, checked):
-            if not total:
-                raise ImportFileError(_("The file has no data rows."))
+        reader = _ChunkReader(lambda: rows_from_file(name, data, encoding), rows)
+        large = len(data) >= PARALLEL_MIN_BYTES
+        with _checking(reader, validator, parallel=large) as checked:
             if what == "contacts":
                 return _import_contacts(checked, actor=actor, report=report, source=name,
                                         skip_invalid=skip_invalid, progress=progress)
             try:
-                large = len(data) >= PARALLEL_MIN_BYTES
                 with _page_cache(large=large), transaction.atomic(), \
                         _indexes_deferred(large=large) as first_load:
-                    _import_customers(checked, total=total, actor=actor, report=report,
-                                      source=name, skip_invalid=skip_invalid,
+                    _import_customers(checked, total=_rows_estimate(name, data), actor=actor,
+                                      report=report, source=name, skip_invalid=skip_invalid,
                                       holders=_Holders(remembered=first_load),
                                       progress=progress)
                     if report.rejected and not skip_invalid:
@@ -1162,22 +1219,38 @@ def _accepted(checked: list[tuple], duplicates: _DuplicateIds, report: ImportRep
     return records
 
 
-def _import_customers(checked: Iterator[CustomerChunk], *, total: int, actor,
+def _import_customers(checked: Iterator[tuple[int, CustomerChunk]], *, total: int, actor,
                       report: ImportReport, source: str, skip_invalid: bool, holders: _Holders,
                       progress: Callable[[int, int], None]) -> None:
+    """`total`: about how many rows there are, for progress."""
     duplicates = _DuplicateIds()
     tag_ids = {t.name: t.pk for t in Tag.objects.all()}
     users = {u.pk: u for u in User.objects.all()}
     done = 0
-    for chunk in checked:
+    for records, chunk in checked:
         valid = chunk.accepted(duplicates, report)
-        done += len(chunk.lines)
+        done += records
         if report.rejected and not skip_invalid:
             continue  # nothing will be kept; go on checking, to report every bad row
         if len(valid):
             _write_customers(valid, actor=actor, report=report, source=source,
                              tag_ids=tag_ids, users=users, holders=holders)
-        progress(done, total)
+        progress(done, max(total, done))
+    if not report.total:
+        raise ImportFileError(_("The file has no data rows."))
+
+
+def _rows_estimate(name: str, data: bytes) -> int:
+    """About how many data rows a file has, before it is read: its lines less the header
+    (a quoted cell may hold line breaks), or the size an Excel sheet states."""
+    if Path(name).suffix.lower() not in (".xlsx", ".xlsm"):
+        return data.count(b"\n") + (not data.endswith(b"\n")) - 1
+    from openpyxl import load_workbook
+
+    workbook = load_workbook(io.BytesIO(data), read_only=True)
+    rows = (workbook.worksheets[0].max_row or 1) - 1
+    workbook.close()
+    return rows
 
 
 def _import_contacts(checked: Iterator[list[tuple]], *, actor, report: ImportReport,
@@ -1185,7 +1258,10 @@ def _import_contacts(checked: Iterator[list[tuple]], *, actor, report: ImportRep
                      progress: Callable[[int, int], None]) -> ImportReport:
     """Contacts are checked first and written one by one through services."""
     duplicates = _DuplicateIds()
-    records = [record for chunk in checked for record in _accepted(chunk, duplicates, report)]
+    records = [record for _records, chunk in checked
+               for record in _accepted(chunk, duplicates, report)]
+    if not report.total:
+        raise ImportFileError(_("The file has no data rows."))
     if report.rejected and not skip_invalid:
         return report
     try:
