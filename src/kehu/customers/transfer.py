@@ -767,22 +767,24 @@ def _page_cache(*, large: bool):
             cursor.execute(f"PRAGMA cache_size = {before}")
 
 
-# What a first load into an empty archive builds once at the end rather than row by row.
-# The unique indexes stay: they are constraints, and the import looks up numbers by them.
-_DEFERRED_INDEX_TABLES = (
-    "customers_customer", "customers_phone", "customers_email", "customers_address",
-    "customers_change", "customers_searchentry", "customers_customer_tags",
-)
+# What a first load into an empty archive builds once at the end rather than row by row:
+# the indexes whose keys come in no order (phone numbers, email addresses), where each
+# row's entry lands on a page of its own. The others stay: their keys grow with the
+# import (a customer's id, the time) or take a few values (an owner, a tag), so each
+# entry lands on a page just written; kept up in the loop, they are written while the
+# workers check, both cores busy, rather than after them on one. (The unique indexes
+# stay too: they are constraints, and the import looks up numbers by them.)
+_DEFERRED_INDEXES = {"customers_phone": "e164", "customers_email": "address"}
 _SEARCH_INDEX_TRIGGER = "customers_searchentry_ai"
 
 
 @contextmanager
 def _indexes_deferred(*, large: bool):
     """On a first load of a large file into an empty archive (the day a service team moves
-    to kehu), the other indexes are dropped inside the import's transaction and made again
-    before it commits: one sort per index instead of a million inserts at random places,
-    and FTS5 reads all documents in one pass ('rebuild') instead of one by one from a
-    trigger. Another connection never sees them missing; an import that fails rolls back
+    to kehu), the indexes of _DEFERRED_INDEXES are dropped inside the import's transaction
+    and made again before it commits: one sort per index instead of a million inserts at
+    random places, and FTS5 reads all documents in one pass ('rebuild') instead of one by
+    one from a trigger. Another connection never sees them missing; an import that fails rolls back
     to the archive as it was, indexes included. Any customer already stored (whose
     indexes a search or an update would need) keeps the row-by-row way.
 
@@ -791,13 +793,14 @@ def _indexes_deferred(*, large: bool):
     if not large or connection.vendor != "sqlite" or Customer.objects.exists():
         yield False
         return
+    first_columns = " OR ".join(["(m.tbl_name = %s AND i.name = %s)"] * len(_DEFERRED_INDEXES))
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL"
-            f" AND tbl_name IN ({', '.join(['%s'] * len(_DEFERRED_INDEX_TABLES))})",
-            _DEFERRED_INDEX_TABLES)
-        indexes = [(name, sql) for name, sql in cursor.fetchall()
-                   if not sql.startswith("CREATE UNIQUE")]
+            "SELECT m.name, m.sql FROM sqlite_master m, pragma_index_info(m.name) i"
+            " WHERE m.type = 'index' AND m.sql NOT LIKE 'CREATE UNIQUE%%' AND i.seqno = 0"
+            f" AND ({first_columns})",
+            [value for pair in _DEFERRED_INDEXES.items() for value in pair])
+        indexes = cursor.fetchall()
         cursor.execute("SELECT sql FROM sqlite_master WHERE type = 'trigger' AND name = %s",
                        [_SEARCH_INDEX_TRIGGER])
         (trigger,) = cursor.fetchone()
