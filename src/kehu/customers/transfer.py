@@ -24,7 +24,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from functools import lru_cache
-from itertools import compress, islice
+from itertools import chain, compress, islice
 from pathlib import Path
 from typing import NamedTuple
 
@@ -500,36 +500,43 @@ class _Validator:
         chunk.external_ids = [external_id or None for external_id in values["external_id"]]
         chunk.errors = {position: (row_errors, at) for position, (row_errors, at)
                         in enumerate(zip(errors, duplicate_at, strict=True)) if row_errors}
-        record = 0
-        for line, row_errors, external_id, name, kind, status, reason, owner, birthday, \
-                row_phones, row_emails, row_addresses, row_tags, salutation, industry, usual, \
-                preferences, needs, number in zip(
-                chunk.lines, errors, chunk.external_ids, values["name"], kinds, statuses,
-                reasons, owners, birthdays, phones, emails, addresses, tags,
-                values["salutation"], values["industry"], values["usual"],
-                values["preferences"], values["needs"], values["number"], strict=True):
-            if row_errors:
-                continue
-            chunk.rows.append(line)
-            chunk.values += (external_id, str(kind), name, salutation, str(status),
-                             str(reason), owner, birthday, industry, usual, preferences, needs)
-            for phone in row_phones:
+        # The valid rows' columns, as whole columns: a loop per row and field cost more
+        # than checking it.
+        valid = [position for position, row_errors in enumerate(errors) if not row_errors]
+
+        def kept(column: list) -> list:
+            return column if len(valid) == len(rows) else [column[i] for i in valid]
+
+        def stored(choices: list) -> list[str]:  # choice members as their stored text
+            text = {choice: str(choice) for choice in set(choices)}
+            return kept([text[choice] for choice in choices])
+
+        fields = {"external_id": kept(chunk.external_ids), "kind": stored(kinds),
+                  "status": stored(statuses), "lost_reason": stored(reasons),
+                  "owner": kept(owners), "birthday": kept(birthdays)}
+        chunk.values = [None] * (len(valid) * _WIDTH)
+        for position, name in enumerate(CUSTOMER_FIELDS):
+            chunk.values[position::_WIDTH] = fields[name] if name in fields else kept(
+                values[name])
+        chunk.rows = kept(chunk.lines)
+        valid_phones, valid_emails = kept(phones), kept(emails)
+        for record, parsed in enumerate(valid_phones):
+            for phone in parsed:
                 chunk.phone_of.append(record)
                 chunk.phone_e164.append(phone.e164)
                 chunk.phone_extension.append(phone.extension)
                 chunk.phone_label.append(str(services.phone_label(phone)))
-            chunk.email_of += [record] * len(row_emails)
-            chunk.email_address += row_emails
-            chunk.address_of += [record] * len(row_addresses)
-            chunk.address_text += row_addresses
-            unique_tags = list(dict.fromkeys(row_tags))
-            chunk.tag_of += [record] * len(unique_tags)
-            chunk.tag_name += unique_tags
-            chunk.name_tokens.append(search_document([name]))
-            chunk.other_tokens.append(search_document(
-                [external_id or "", *(p.e164[1:] for p in row_phones), *row_emails]))
-            chunk.numbers.append(number.strip().upper())
-            record += 1
+        chunk.email_of, chunk.email_address = _flattened(valid_emails)
+        chunk.address_of, chunk.address_text = _flattened(kept(addresses))
+        chunk.tag_of, chunk.tag_name = _flattened(
+            [list(dict.fromkeys(names)) if len(names) > 1 else names for names in kept(tags)])
+        # search_document([name]): the name of a valid row is never empty.
+        chunk.name_tokens = list(map(field_tokens, kept(values["name"])))
+        chunk.other_tokens = [
+            search_document([external_id or "", *(p.e164[1:] for p in parsed), *addresses])
+            for external_id, parsed, addresses in zip(
+                fields["external_id"], valid_phones, valid_emails, strict=True)]
+        chunk.numbers = list(map(str.upper, kept(values["number"])))
         return chunk
 
     def _contacts(self, rows, values: "_ChunkColumns", errors: list[list[str]],
@@ -574,6 +581,12 @@ class _ChunkColumns:
 
     def __getitem__(self, key: str) -> list[str]:
         return self.columns.get(key, self.blank)
+
+
+def _flattened(lists: list[list]) -> tuple[list[int], list]:
+    """Whose each item is (its list's place), and the items of the lists one after another."""
+    return [owner for owner, items in enumerate(lists) for _item in items], list(
+        chain.from_iterable(lists))
 
 
 def _phones_read(text: str, errors: list[str]) -> list:
