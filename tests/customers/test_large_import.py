@@ -140,3 +140,22 @@ def test_phones_and_emails_of_earlier_rows_are_warned_about_either_way(
     if stored_before:
         expected.insert(0, (9, f"Phone +8613800078000 already belongs to {stored.number}"))
     assert [(w["row"], w["message"].split(":")[0]) for w in report.warnings] == expected
+
+
+def pragma(name: str) -> int:
+    with connection.cursor() as cursor:
+        cursor.execute(f"PRAGMA {name}")
+        return cursor.fetchone()[0]
+
+
+@pytest.mark.parametrize("bad_row", [None, 250])
+def test_a_large_import_commits_without_a_checkpoint_and_restores_the_settings(
+        large, agent, bad_row):
+    before = pragma("wal_autocheckpoint"), pragma("cache_size")
+    during = []
+    transfer.import_file(
+        name="big.csv", data=large_file(bad_row=bad_row),
+        progress=lambda done, total: during.append(
+            (pragma("wal_autocheckpoint"), pragma("cache_size"))))
+    assert during and set(during) == {(0, -262144)}
+    assert (pragma("wal_autocheckpoint"), pragma("cache_size")) == before != (0, -262144)

@@ -762,22 +762,33 @@ def _check_in_worker(index: int) -> tuple:
 
 
 @contextmanager
-def _page_cache(*, large: bool):
-    """A large import writes to pages all over the indexes of phone numbers, emails and
-    search tokens: SQLite's page cache of a server connection (64 MB) holds a small part
-    of those of a million customers, and every miss is a read and a write more."""
+def _large_import_pragmas(*, large: bool):
+    """SQLite settings of the importing connection while it imports a large file.
+
+    - A larger page cache: a large import writes to pages all over the indexes of phone
+      numbers, emails and search tokens, and a server connection's cache (64 MB) holds a
+      small part of those of a million customers; every miss is a read and a write more.
+    - No automatic checkpoint in its commit: SQLite's own, kehu.db's safety net, would
+      copy the gigabytes of WAL a large import wrote back into the database inside the
+      commit (5 s of a million rows' 57), before the import could say it is done. The
+      checkpoint thread of kehu.db copies them right after, PASSIVE, in the background.
+    """
     if not large or connection.vendor != "sqlite":
         yield
         return
     with connection.cursor() as cursor:
         cursor.execute("PRAGMA cache_size")
-        before = int(cursor.fetchone()[0])
+        (cache_size,) = cursor.fetchone()
+        cursor.execute("PRAGMA wal_autocheckpoint")
+        (autocheckpoint,) = cursor.fetchone()
         cursor.execute("PRAGMA cache_size = -262144")  # KiB: 256 MiB
+        cursor.execute("PRAGMA wal_autocheckpoint = 0")
     try:
         yield
     finally:
         with connection.cursor() as cursor:
-            cursor.execute(f"PRAGMA cache_size = {before}")
+            cursor.execute(f"PRAGMA cache_size = {int(cache_size)}")
+            cursor.execute(f"PRAGMA wal_autocheckpoint = {int(autocheckpoint)}")
 
 
 # What a first load into an empty archive builds once at the end rather than row by row:
@@ -1207,7 +1218,7 @@ def import_file(
                 return _import_contacts(checked, actor=actor, report=report, source=name,
                                         skip_invalid=skip_invalid, progress=progress)
             try:
-                with _page_cache(large=large), transaction.atomic(), \
+                with _large_import_pragmas(large=large), transaction.atomic(), \
                         _indexes_deferred(large=large) as first_load:
                     _import_customers(checked, total=_rows_estimate(name, data), actor=actor,
                                       report=report, source=name, skip_invalid=skip_invalid,
