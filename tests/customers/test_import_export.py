@@ -783,3 +783,23 @@ def test_a_file_of_blank_rows_has_no_data_rows():
     with pytest.raises(ImportFileError, match="no data rows"):
         import_file(name="x.csv", data=b"name,phones\n\n,\n\n")
     assert not Customer.objects.exists()
+
+
+def test_new_rows_among_stored_ones_keep_their_own_phones_emails_and_tags(agent):
+    header = ["external_id", "name", "phones", "emails", "tags"]
+    import_file(name="x.csv", data=csv_bytes([header, ["S-1", "张伟", "13800138000", "", ""]]))
+    rows = [header,
+            ["N-1", "李娜", "13900139000; (021) 6234-5678", "li@example.com", "华东;大客户"],
+            ["S-1", "张伟明", "13800138000", "zhang@example.com", "华东"],
+            ["N-2", "王芳", "13700137000", "", "大客户;大客户"]]
+    report = import_file(name="x.csv", data=csv_bytes(rows))
+    assert (report.created, report.updated) == (2, 1)
+    mine = {c.external_id: ({p.e164 for p in c.phones.all()}, {e.address for e in c.emails.all()},
+                            {t.name for t in c.tags.all()})
+            for c in Customer.objects.prefetch_related("phones", "emails", "tags")}
+    assert mine == {
+        "S-1": ({"+8613800138000"}, {"zhang@example.com"}, {"华东"}),
+        "N-1": ({"+8613900139000", "+862162345678"}, {"li@example.com"}, {"华东", "大客户"}),
+        "N-2": ({"+8613700137000"}, set(), {"大客户"}),
+    }
+    assert Customer.objects.get(external_id="S-1").name == "张伟明"

@@ -1128,8 +1128,8 @@ def _insert_customers(chunk: CustomerChunk, *, actor, source: str,
     documents = [" ".join(filter(None, parts)) for parts in zip(
         chunk.name_tokens, map(field_tokens, numbers), chunk.other_tokens, strict=True)]
     for name in dict.fromkeys(chunk.tag_name):
-        if name not in tag_ids:
-            tag_ids[name] = Tag.objects.create(name=name).pk
+        if name not in tag_ids:  # perhaps made since, by a stored customer's update
+            tag_ids[name] = Tag.objects.get_or_create(name=name)[0].pk
     _insert(Phone, {"customer": [ids[r] for r in chunk.phone_of], "e164": chunk.phone_e164,
                     "extension": chunk.phone_extension, "label": chunk.phone_label}, now=now)
     _insert(Email, {"customer": [ids[r] for r in chunk.email_of],
