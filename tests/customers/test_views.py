@@ -8,11 +8,13 @@ from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from huey.contrib.djhuey import HUEY
 from openpyxl import load_workbook
 
-from kehu.customers import services
+from kehu.customers import services, transfer
 from kehu.customers.models import Change, Contact, Customer, ImportJob, Note
 from kehu.customers.tasks import import_job_run
+from kehu.customers.transfer import job_progress_key
 
 
 @pytest.fixture
@@ -548,6 +550,28 @@ def test_web_import_waits_in_the_queue_until_a_worker_runs_it(supervisor_client,
     assert Customer.objects.count() == 3
     done = supervisor_client.get(response.url, HTTP_HX_REQUEST="true").content.decode()
     assert "Created: 3" in done and "hx-trigger" not in done
+
+
+def test_a_running_import_shows_its_rows_then_that_it_is_finishing(supervisor_client, huey_queue):
+    response = _upload(supervisor_client, CSV.encode())
+    job = ImportJob.objects.get()
+    job.status = ImportJob.Status.RUNNING
+    job.save()
+    HUEY.put(job_progress_key(job.pk), (1000, 4000))
+    page = supervisor_client.get(response.url, HTTP_HX_REQUEST="true").content.decode()
+    assert "1000 of 4000 rows written (25%)" in page and "Finishing" not in page
+    HUEY.put(job_progress_key(job.pk), (4000, 4000))
+    page = supervisor_client.get(response.url, HTTP_HX_REQUEST="true").content.decode()
+    assert "Finishing" in page and "rows written (" not in page
+    assert 'hx-trigger="every 1s"' in page
+
+
+def test_an_import_ends_its_progress_at_the_rows_it_read(db):
+    calls = []
+    data = 'name,preferences\n张三,"靠窗\n安静"\n\n李四,\n'.encode()  # 5 lines, 3 rows
+    transfer.import_file(name="x.csv", data=data, progress=lambda *call: calls.append(call))
+    assert calls[0] == (3, 4)  # against the file's lines at first
+    assert calls[-1] == (3, 3)
 
 
 def test_web_import_of_a_bad_file_reports_rows_and_writes_nothing(

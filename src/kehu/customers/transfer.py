@@ -1265,6 +1265,7 @@ def _import_customers(checked: Iterator[tuple[int, CustomerChunk]], *, total: in
         progress(done, max(total, done))
     if not report.total:
         raise ImportFileError(_("The file has no data rows."))
+    progress(done, done)  # the file is read: its size is known, no longer estimated
 
 
 def _rows_estimate(name: str, data: bytes) -> int:
