@@ -10,6 +10,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from kehu.insights.models import Segment
+from kehu.setting_changes import SettingChange
 
 
 class Programme(models.Model):
@@ -35,26 +36,15 @@ class Programme(models.Model):
         return self.name
 
 
-class ProgrammeChange(models.Model):
+class ProgrammeChange(SettingChange):
     """Who changed which programme setting, from what to what."""
 
-    at = models.DateTimeField()
-    actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
-    )
-    field = models.CharField(max_length=50)
+    settings_model = Programme
     from_value = models.CharField(max_length=100)
     to_value = models.CharField(max_length=100)
 
-    class Meta:
-        ordering = ["-at", "-pk"]
-
-    def __str__(self) -> str:
-        return f"{self.field}: {self.from_value} → {self.to_value}"
-
-    @property
-    def field_label(self) -> str:
-        return str(Programme._meta.get_field(self.field).verbose_name)
+    class Meta(SettingChange.Meta):
+        pass
 
 
 class Tier(models.Model):

@@ -31,6 +31,7 @@ from kehu.loyalty.models import (
     TierChange,
 )
 from kehu.sales.models import Transaction
+from kehu.setting_changes import setting_changes_record
 from kehu.users.models import User
 from kehu.users.roles import Capability
 
@@ -88,21 +89,11 @@ def programme_update(*, actor: User, **fields) -> Programme:
                                 for name in PROGRAMME_FIELDS})
     if errors:
         raise ValidationError(errors)
-    before = {name: _setting_text(getattr(programme, name)) for name in PROGRAMME_FIELDS}
+    before = {name: getattr(programme, name) for name in sorted(PROGRAMME_FIELDS)}
     fields_apply(programme, PROGRAMME_FIELDS, fields)
-    now = timezone.now()
-    ProgrammeChange.objects.bulk_create(
-        ProgrammeChange(at=now, actor=actor, field=name, from_value=before[name],
-                        to_value=_setting_text(getattr(programme, name)))
-        for name in sorted(PROGRAMME_FIELDS)
-        if before[name] != _setting_text(getattr(programme, name))
-    )
+    setting_changes_record(ProgrammeChange, actor=actor, at=timezone.now(), before=before,
+                           after={name: getattr(programme, name) for name in before})
     return programme
-
-
-def _setting_text(value) -> str:
-    """1, 1.0 and 1.0000 points alike read "1"."""
-    return format(value.normalize(), "f") if isinstance(value, Decimal) else str(value)
 
 
 # --- Members ------------------------------------------------------------------------------

@@ -10,6 +10,7 @@ from django.utils.translation import gettext, gettext_noop, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 
 from kehu.service.calendars import holiday_regions, weekly_hours_from_json
+from kehu.setting_changes import SettingChange
 from kehu.users.roles import Role
 
 
@@ -676,23 +677,12 @@ class ServiceSettings(models.Model):
         return gettext("Service settings")
 
 
-class ServiceSettingsChange(models.Model):
+class ServiceSettingsChange(SettingChange):
     """Who changed which service setting, from what to what."""
 
-    at = models.DateTimeField()
-    actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
-    )
-    field = models.CharField(max_length=50)
+    settings_model = ServiceSettings
     from_value = models.CharField(max_length=50)
     to_value = models.CharField(max_length=50)
 
-    class Meta:
-        ordering = ["-at", "-pk"]
-
-    def __str__(self) -> str:
-        return f"{self.field}: {self.from_value} → {self.to_value}"
-
-    @property
-    def field_label(self) -> str:
-        return str(ServiceSettings._meta.get_field(self.field).verbose_name)
+    class Meta(SettingChange.Meta):
+        pass

@@ -35,6 +35,7 @@ from kehu.service.models import (
     ServiceSettingsChange,
     SlaPolicy,
 )
+from kehu.setting_changes import setting_changes_record
 from kehu.users.models import User
 from kehu.users.roles import Capability, Role
 from kehu.webhooks.services import case_event_record
@@ -1068,11 +1069,6 @@ def attachment_add(
 SERVICE_SETTING_FIELDS = ("complaint_rate_percent", "habitual_threshold", "habitual_window_months")
 
 
-def _setting_text(value) -> str:
-    """5, 5.0 and 5.00 alike read "5"; 100 stays "100"."""
-    return format(Decimal(str(value)).normalize(), "f")
-
-
 @transaction.atomic
 def service_settings_update(
     *,
@@ -1094,16 +1090,6 @@ def service_settings_update(
     current.updated_at = now
     current.full_clean()
     current.save()
-    after = {name: getattr(current, name) for name in SERVICE_SETTING_FIELDS}
-    ServiceSettingsChange.objects.bulk_create(
-        ServiceSettingsChange(
-            at=now,
-            actor=actor,
-            field=name,
-            from_value=_setting_text(before[name]),
-            to_value=_setting_text(after[name]),
-        )
-        for name in SERVICE_SETTING_FIELDS
-        if _setting_text(before[name]) != _setting_text(after[name])
-    )
+    setting_changes_record(ServiceSettingsChange, actor=actor, at=now, before=before,
+                           after={name: getattr(current, name) for name in before})
     return current
