@@ -84,10 +84,26 @@ def test_a_first_large_load_builds_the_indexes_once_and_finds_everyone(large, ag
             == [customer.pk]
         assert customer_search(query=f"021 6234 {i:04d}").hits[0].customer == customer
         assert customer_search(query=customer.number).hits[0].customer == customer
-    assert {h.customer.name for h in customer_search(query="王伟").hits} == {"王伟伟", "王伟芳", "王伟娜"}
+    assert {h.customer.name for h in customer_search(query="王伟").hits} == {
+        "王伟伟", "王伟芳", "王伟娜"}
     # The search index follows later changes again.
     later = services.customer_create(actor=agent, kind="individual", name="欧阳修")
     assert customer_search(query="阳修").hits[0].customer == later
+    assert_search_index_sound()
+
+
+def test_a_first_large_load_feeds_the_search_index_chunk_by_chunk(large):
+    indexed = []
+
+    def progress(done, total):  # called after each chunk is written
+        with connection.cursor() as cursor:  # every external id "L-…" has the word "l"
+            cursor.execute("SELECT count(*) FROM customers_searchentry_fts"
+                           " WHERE customers_searchentry_fts MATCH 'l'")
+            indexed.append((done, cursor.fetchone()[0]))
+
+    transfer.import_file(name="big.csv", data=large_file(), progress=progress)
+    assert [done for done, _count in indexed[:3]] == [40, 80, 120]
+    assert all(count == done for done, count in indexed), indexed
     assert_search_index_sound()
 
 
