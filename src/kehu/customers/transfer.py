@@ -809,21 +809,27 @@ _SEARCH_INDEX_TRIGGER = "customers_searchentry_ai"
 
 
 class _SearchIndexFeed:
-    """On a first load, the search index is fed the entries written since the last call,
-    after each chunk, instead of by a trigger row by row: FTS5 reads them while their
-    pages are in the cache, and while the workers check the next chunks. (Left for one
-    'rebuild' at the end, it took a fifth of a million rows' import on one core, the other
-    idle.) No entry is changed after its chunk is written: a first load only creates."""
+    """During a large import, the search index is fed the entries written since the last
+    call, after each chunk, instead of by its trigger row by row (FTS5 then does per row
+    what it does once per statement). On a first load it replaces one 'rebuild' at the
+    end, which took a fifth of the import's time on one core while the other was idle.
+    An entry changed after it was fed (a stored customer's, or one of this import's) is
+    kept up by the update trigger, which stays."""
 
     def __init__(self):
-        self.fed_through = 0  # the last search entry id in the index
+        self.fed_through = self._last()  # the last search entry id in the index
 
-    def feed(self) -> None:
+    @staticmethod
+    def _last() -> int:
         with connection.cursor() as cursor:
             cursor.execute("SELECT max(id) FROM customers_searchentry")
-            (last,) = cursor.fetchone()
-            if last is None or last <= self.fed_through:
-                return
+            return cursor.fetchone()[0] or 0
+
+    def feed(self) -> None:
+        last = self._last()
+        if last <= self.fed_through:
+            return
+        with connection.cursor() as cursor:
             cursor.execute(
                 "INSERT INTO customers_searchentry_fts(rowid, document)"
                 " SELECT id, document FROM customers_searchentry WHERE id > %s AND id <= %s",
@@ -833,29 +839,30 @@ class _SearchIndexFeed:
 
 @contextmanager
 def _indexes_deferred(*, large: bool):
-    """On a first load of a large file into an empty archive (the day a service team moves
-    to kehu), the indexes of _DEFERRED_INDEXES are dropped inside the import's transaction
-    and made again before it commits: one sort per index instead of a million inserts at
-    random places. The search index's insert trigger is dropped too: the import feeds it a
-    chunk at a time (_SearchIndexFeed). Another connection never sees them missing; an
-    import that fails rolls back to the archive as it was, indexes included. Any customer
-    already stored (whose indexes a search or an update would need) keeps the row-by-row
-    way.
+    """On SQLite, a large import's transaction drops the search index's insert trigger and
+    feeds the index a chunk at a time (_SearchIndexFeed). On a first load of a large file
+    into an empty archive (the day a service team moves to kehu), it also drops the
+    indexes of _DEFERRED_INDEXES: one sort per index at the end instead of a million
+    inserts at random places. Any customer already stored keeps them: searches and
+    updates need them. Both are made again before the commit: another connection never
+    sees them missing, and an import that fails rolls back to the archive as it was.
 
-    Yields None, or on a first load the search index's feed: the import then also
-    remembers the phones and emails it wrote rather than ask their dropped indexes (see
-    _Holders)."""
-    if not large or connection.vendor != "sqlite" or Customer.objects.exists():
-        yield None
+    Yields (the feed, or None; whether it is a first load: the import then remembers the
+    phones and emails it wrote rather than ask their dropped indexes, see _Holders)."""
+    if not large or connection.vendor != "sqlite":
+        yield None, False
         return
+    first_load = not Customer.objects.exists()
     first_columns = " OR ".join(["(m.tbl_name = %s AND i.name = %s)"] * len(_DEFERRED_INDEXES))
     with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT m.name, m.sql FROM sqlite_master m, pragma_index_info(m.name) i"
-            " WHERE m.type = 'index' AND m.sql NOT LIKE 'CREATE UNIQUE%%' AND i.seqno = 0"
-            f" AND ({first_columns})",
-            [value for pair in _DEFERRED_INDEXES.items() for value in pair])
-        indexes = cursor.fetchall()
+        indexes = []
+        if first_load:
+            cursor.execute(
+                "SELECT m.name, m.sql FROM sqlite_master m, pragma_index_info(m.name) i"
+                " WHERE m.type = 'index' AND m.sql NOT LIKE 'CREATE UNIQUE%%'"
+                f" AND i.seqno = 0 AND ({first_columns})",
+                [value for pair in _DEFERRED_INDEXES.items() for value in pair])
+            indexes = cursor.fetchall()
         cursor.execute("SELECT sql FROM sqlite_master WHERE type = 'trigger' AND name = %s",
                        [_SEARCH_INDEX_TRIGGER])
         (trigger,) = cursor.fetchone()
@@ -863,7 +870,7 @@ def _indexes_deferred(*, large: bool):
             cursor.execute(f"DROP INDEX {connection.ops.quote_name(name)}")
         cursor.execute(f"DROP TRIGGER {_SEARCH_INDEX_TRIGGER}")
     search_index = _SearchIndexFeed()
-    yield search_index
+    yield search_index, first_load
     search_index.feed()
     with connection.cursor() as cursor:
         for _name, sql in indexes:
@@ -1250,10 +1257,12 @@ def import_file(
                                         skip_invalid=skip_invalid, progress=progress)
             try:
                 with _large_import_pragmas(large=large), transaction.atomic(), \
-                        _indexes_deferred(large=large) as search_index:
+                        _indexes_deferred(large=large) as (search_index, first_load):
                     _import_customers(checked, total=_rows_estimate(name, data), actor=actor,
                                       report=report, source=name, skip_invalid=skip_invalid,
-                                      search_index=search_index, progress=progress)
+                                      search_index=search_index,
+                                      holders=_Holders(remembered=first_load),
+                                      progress=progress)
                     if report.rejected and not skip_invalid:
                         raise _Rollback
             except _Rollback:
@@ -1278,11 +1287,10 @@ def _accepted(checked: list[tuple], duplicates: _DuplicateIds, report: ImportRep
 
 def _import_customers(checked: Iterator[tuple[int, CustomerChunk]], *, total: int, actor,
                       report: ImportReport, source: str, skip_invalid: bool,
-                      search_index: _SearchIndexFeed | None,
+                      search_index: _SearchIndexFeed | None, holders: _Holders,
                       progress: Callable[[int, int], None]) -> None:
-    """`total`: about how many rows there are, for progress. `search_index`: on a first
-    load, the feed of the search index (see _indexes_deferred)."""
-    holders = _Holders(remembered=search_index is not None)
+    """`total`: about how many rows there are, for progress. `search_index`: for a large
+    file, the feed of the search index (see _indexes_deferred)."""
     duplicates = _DuplicateIds()
     tag_ids = {t.name: t.pk for t in Tag.objects.all()}
     users = {u.pk: u for u in User.objects.all()}
