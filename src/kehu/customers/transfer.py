@@ -810,11 +810,14 @@ _SEARCH_INDEX_TRIGGER = "customers_searchentry_ai"
 
 class _SearchIndexFeed:
     """During a large import, the search index is fed the entries written since the last
-    call, after each chunk, instead of by its trigger row by row (FTS5 then does per row
-    what it does once per statement). On a first load it replaces one 'rebuild' at the
-    end, which took a fifth of the import's time on one core while the other was idle.
-    An entry changed after it was fed (a stored customer's, or one of this import's) is
-    kept up by the update trigger, which stays."""
+    call, after each chunk, instead of by its insert trigger, a statement per row. On a
+    first load it replaces one 'rebuild' at the end, which took a fifth of the import's
+    time on one core while the other was idle.
+
+    The update trigger stays, for entries changed after they were fed (stored customers'
+    ones). None is changed between its insert and its feed: a chunk updates the stored
+    customers it names before it inserts its new ones, so whatever a later chunk
+    updates was fed already."""
 
     def __init__(self):
         self.fed_through = self._last()  # the last search entry id in the index
