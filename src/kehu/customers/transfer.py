@@ -856,10 +856,11 @@ def _indexes_deferred(*, large: bool):
         yield None, False
         return
     first_load = not Customer.objects.exists()
-    first_columns = " OR ".join(["(m.tbl_name = %s AND i.name = %s)"] * len(_DEFERRED_INDEXES))
     with connection.cursor() as cursor:
         indexes = []
         if first_load:
+            first_columns = " OR ".join(
+                ["(m.tbl_name = %s AND i.name = %s)"] * len(_DEFERRED_INDEXES))
             cursor.execute(
                 "SELECT m.name, m.sql FROM sqlite_master m, pragma_index_info(m.name) i"
                 " WHERE m.type = 'index' AND m.sql NOT LIKE 'CREATE UNIQUE%%'"
