@@ -4,6 +4,7 @@ from decimal import Decimal
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
 from django.db.models import Sum
 
 from kehu.loyalty import selectors, services
@@ -81,6 +82,45 @@ def test_earning_twice_earns_once(supervisor, m):
     assert PointsEntry.objects.filter(kind="earn").count() == 3
     assert PointsEntry.objects.filter(kind="clawback").count() == 1
     assert Member.objects.get(pk=m.pk).balance == 100 and balanced()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_earning_job_leaves_foreign_keys_checked_even_when_a_chunk_fails(supervisor,
+                                                                             monkeypatch):
+    """On SQLite the job stops checking foreign keys while it writes (its entries come from
+    joins on their member and transaction); every later write is checked again, also
+    after a chunk that failed, and the chunks before it are kept."""
+    from kehu.loyalty.models import Programme
+    from kehu.sales import services as sales_services
+
+    m = member(supervisor)
+    first, second = (sales_services.transaction_record(
+        actor=supervisor, customer=m.customer, amount=Decimal(amount), occurred_at=at,
+        kind="purchase", now=at) for amount, at in (("100", day(2024, 2, 1)),
+                                                    ("40", day(2024, 2, 2))))
+    earn_between = services._earn_between
+
+    def failing_after_first(first_id, last_id, programme):
+        if first_id > first.pk:
+            raise RuntimeError("disk full")
+        earn_between(first_id, last_id, programme)
+
+    monkeypatch.setattr(services, "_earn_between", failing_after_first)
+    with pytest.raises(RuntimeError):
+        services.points_earn_pending(chunk=1)
+    assert Member.objects.get(pk=m.pk).balance == 100
+    assert Programme.objects.get().earned_through == first.pk
+    with pytest.raises(IntegrityError), transaction.atomic():
+        PointsEntry.objects.create(member_id=m.pk + 1000, kind="adjust", points=5,
+                                   at=day(2024, 3, 1), reason="nobody's")
+    monkeypatch.undo()
+    assert services.points_earn_pending(chunk=1) == 1
+    assert Member.objects.get(pk=m.pk).balance == 140 and balanced()
+    assert PointsEntry.objects.get(transaction=second).points == 40
+    with pytest.raises(IntegrityError), transaction.atomic():
+        PointsEntry.objects.create(member_id=m.pk + 1000, kind="adjust", points=5,
+                                   at=day(2024, 3, 1), reason="nobody's")
+    assert PointsEntry.objects.count() == 2
 
 
 def test_purchases_before_joining_earn_nothing(supervisor):

@@ -222,7 +222,10 @@ def _append_rows(parts: list[tuple[str, str, list]]) -> int:
                 f"INSERT INTO loyalty_pointsentry ({columns})"
                 " SELECT q.member_id, %s, q.points, q.at, q.lot_at, q.transaction_id, '', NULL"
                 f" FROM ({select}) q WHERE q.points <> 0", [kind, *params])
-        added = "SELECT member_id, SUM(points) AS points FROM loyalty_pointsentry" \
+        # NOT INDEXED: the planner would read the whole ledger through its (member, at)
+        # index to spare the GROUP BY its sort, rather than the rows past `before`; on
+        # ten million entries a chunk's sums took 1.5 s instead of 0.45.
+        added = "SELECT member_id, SUM(points) AS points FROM loyalty_pointsentry NOT INDEXED" \
             " WHERE id > %s GROUP BY member_id"
         cursor.execute(
             f"UPDATE loyalty_member SET balance = balance + s.points FROM ({added}) s"
@@ -298,12 +301,17 @@ def points_earn_pending(*, chunk: int = EARN_CHUNK, progress=lambda done, total:
     programme = programme_get()
     start = programme.earned_through + 1
     last = Transaction.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
-    for first_id in range(start, last + 1, chunk):
-        last_id = min(first_id + chunk - 1, last)
-        with transaction.atomic():
-            _earn_between(first_id, last_id, programme)
-            Programme.objects.filter(pk=programme.pk).update(earned_through=last_id)
-        progress(last_id - start + 1, last - start + 1)
+    # The entries are made from joins on the members and transactions they name, in the
+    # transaction that writes them: SQLite checking each entry's parents again was a
+    # tenth of the job. (Only outside a transaction can SQLite stop checking; PostgreSQL
+    # always checks.)
+    with connection.constraint_checks_disabled():
+        for first_id in range(start, last + 1, chunk):
+            last_id = min(first_id + chunk - 1, last)
+            with transaction.atomic():
+                _earn_between(first_id, last_id, programme)
+                Programme.objects.filter(pk=programme.pk).update(earned_through=last_id)
+            progress(last_id - start + 1, last - start + 1)
     if last >= start:
         checkpoint(connection)
     return max(0, last - start + 1)
