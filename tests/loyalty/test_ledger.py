@@ -46,6 +46,30 @@ def test_earn_base_rate_categories_tier_bonus_and_campaigns(supervisor, m):
     assert m.balance == 194 and balanced()
 
 
+@pytest.mark.parametrize("amount,per_unit,category_rate,bonus,points", [
+    ("0.29", "100", None, 0, 29),           # 0.29 * 100 is 28.999… in floating point
+    ("33.33", "1", "1.5", 10, 54),          # 54.9945
+    ("99.99", "1.0001", None, 0, 99),       # 99.999999: a millionth short of 100
+    ("0.99", "1", None, 0, 0),
+])
+def test_points_are_the_whole_part_of_what_the_rules_give(supervisor, m, amount, per_unit,
+                                                          category_rate, bonus, points):
+    from kehu.loyalty.models import Programme
+
+    services.programme_get()
+    Programme.objects.update(points_per_unit=Decimal(per_unit))
+    if category_rate:
+        CategoryRate.objects.create(category="tea", multiplier=Decimal(category_rate))
+    if bonus:
+        tier = Tier.objects.create(name="Gold", rank=2, metric="spend", threshold=0,
+                                   bonus_percent=bonus)
+        Member.objects.filter(pk=m.pk).update(tier=tier)
+    buy(supervisor, m, amount, at=day(2024, 2, 1), category="tea")
+    assert Member.objects.get(pk=m.pk).balance == points
+    assert list(PointsEntry.objects.values_list("points", flat=True)) == ([points] if points
+                                                                          else [])
+
+
 def test_the_same_transaction_earns_once(supervisor, m):
     purchase = buy(supervisor, m, 50, at=day(2024, 2, 1), external_id="T1")
     services.points_earn(transaction_=purchase)
