@@ -174,7 +174,8 @@ def _least() -> str:
 
 
 def _floor(expression: str) -> str:
-    """The whole points of a non-negative amount (amounts are positive, by constraint)."""
+    """SQL for the whole part of `expression`, a number of points >= 0 (the amounts it is
+    computed from are positive, by constraint)."""
     if connection.vendor == "postgresql":
         return f"FLOOR({expression})::bigint"
     # SQLite computes in floating point: 0.29 * 100 is 28.999…; the noise goes with
