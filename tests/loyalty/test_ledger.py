@@ -124,10 +124,10 @@ def test_the_earning_job_leaves_foreign_keys_checked_even_when_a_chunk_fails(sup
                                                     ("40", day(2024, 2, 2))))
     earn_between = services._earn_between
 
-    def failing_after_first(first_id, last_id, programme):
+    def failing_after_first(first_id, last_id, programme, **kwargs):
         if first_id > first.pk:
             raise RuntimeError("disk full")
-        earn_between(first_id, last_id, programme)
+        earn_between(first_id, last_id, programme, **kwargs)
 
     monkeypatch.setattr(services, "_earn_between", failing_after_first)
     with pytest.raises(RuntimeError):

@@ -7,9 +7,16 @@ they take their turn on the writers' lock, then an IMMEDIATE transaction, so one
 a time), so two at once can never take the balance below zero.
 """
 
+import os
+import sqlite3
+import tempfile
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 from decimal import Decimal
+from pathlib import Path
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import DEFAULT_DB_ALIAS, connection, connections, transaction
 from django.utils import timezone
@@ -240,7 +247,7 @@ def _append_rows(parts: list[tuple[str, str, list]]) -> int:
         return int(cursor.fetchone()[0])
 
 
-def _not_yet(first_id: int, last_id: int, kind: str) -> str:
+def _not_yet(first_id: int, last_id: int, kind: str, transaction_id: str = "t.id") -> str:
     """The condition that a transaction has no entry of this kind yet, or nothing when no
     transaction in the range has one: the watermark (`earned_through`) keeps the job from
     looking at a range twice, so only `points_earn` of one transaction can have been there
@@ -252,11 +259,13 @@ def _not_yet(first_id: int, last_id: int, kind: str) -> str:
         if cursor.fetchone() is None:
             return ""
     return (" AND NOT EXISTS (SELECT 1 FROM loyalty_pointsentry x"
-            f"  WHERE x.transaction_id = t.id AND x.kind = '{kind}')")
+            f"  WHERE x.transaction_id = {transaction_id} AND x.kind = '{kind}')")
 
 
-def _earn_between(first_id: int, last_id: int, programme: Programme) -> None:
-    """Earning on purchases first_id..last_id, then claw-backs on refunds in that range."""
+def _earn_select(programme: Programme, *, not_yet: str = "") -> str:
+    """The entries that purchases earn, as (member_id, transaction_id, points, at, lot_at);
+    its parameters: the programme's points per unit, then the first and last transaction
+    id."""
     from kehu.loyalty.models import Campaign, CategoryRate
 
     rate = "COALESCE(c.multiplier, 1)" if CategoryRate.objects.exists() else "1"
@@ -279,7 +288,23 @@ def _earn_between(first_id: int, last_id: int, programme: Programme) -> None:
         f" {rate_join}"
         " WHERE t.id BETWEEN %s AND %s AND t.kind = 'purchase'"
         " AND t.occurred_at >= m.joined_at"
-        f"{_not_yet(first_id, last_id, PointsEntry.Kind.EARN)}")
+        f"{not_yet}")
+    return earn
+
+
+def _earn_between(first_id: int, last_id: int, programme: Programme, *,
+                  earned: str | None = None) -> None:
+    """Earning on purchases first_id..last_id, then claw-backs on refunds in that range.
+    `earned`: the table where _EarningsAhead computed the range's earnings, if it did."""
+    if earned:
+        earn = (f"SELECT member_id, transaction_id, points, at, lot_at FROM {earned} t"
+                " WHERE 1 = 1" + _not_yet(first_id, last_id, PointsEntry.Kind.EARN,
+                                          transaction_id="t.transaction_id"))
+        earn_params = []
+    else:
+        earn = _earn_select(programme,
+                            not_yet=_not_yet(first_id, last_id, PointsEntry.Kind.EARN))
+        earn_params = [programme.points_per_unit, first_id, last_id]
     earned_on = "e.points * (COALESCE((SELECT SUM(o.amount) FROM sales_transaction o" \
         " WHERE o.refund_of_id = t.refund_of_id AND o.id < t.id), 0){plus}) / p.amount"
     taken = (f"{_floor(earned_on.format(plus=' + t.amount'))}"
@@ -294,7 +319,7 @@ def _earn_between(first_id: int, last_id: int, programme: Programme) -> None:
         f"{_not_yet(first_id, last_id, PointsEntry.Kind.CLAWBACK)}")
     # Claw-backs after the earnings: a refund may follow its purchase in the same range.
     _append_rows([
-        (PointsEntry.Kind.EARN, earn, [programme.points_per_unit, first_id, last_id]),
+        (PointsEntry.Kind.EARN, earn, earn_params),
         (PointsEntry.Kind.CLAWBACK, clawback, [first_id, last_id]),
     ])
 
@@ -306,20 +331,93 @@ def points_earn_pending(*, chunk: int = EARN_CHUNK, progress=lambda done, total:
     programme = programme_get()
     start = programme.earned_through + 1
     last = Transaction.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
+    ranges = [(first_id, min(first_id + chunk - 1, last))
+              for first_id in range(start, last + 1, chunk)]
     # The entries are made from joins on the members and transactions they name, in the
     # transaction that writes them: SQLite checking each entry's parents again was a
     # tenth of the job. (Only outside a transaction can SQLite stop checking; PostgreSQL
     # always checks.)
-    with connection.constraint_checks_disabled():
-        for first_id in range(start, last + 1, chunk):
-            last_id = min(first_id + chunk - 1, last)
-            with transaction.atomic():
-                _earn_between(first_id, last_id, programme)
+    with connection.constraint_checks_disabled(), _EarningsAhead(programme, ranges) as ahead:
+        for first_id, last_id in ranges:
+            with ahead.attached(first_id) as earned, transaction.atomic():
+                _earn_between(first_id, last_id, programme, earned=earned)
                 Programme.objects.filter(pk=programme.pk).update(earned_through=last_id)
             progress(last_id - start + 1, last - start + 1)
     if last >= start:
         checkpoint(connection)
     return max(0, last - start + 1)
+
+
+class _EarningsAhead:
+    """On SQLite, while one chunk's entries are written, a thread computes the next chunk's
+    earnings (the join of purchases, members and rules, a fifth of the work) on the
+    otherwise idle core, into a database file of its own, which the writer then attaches
+    and copies from. Used for more than one chunk, outside a transaction, on a database
+    file (another connection sees only committed rows); otherwise each chunk computes its
+    own (`attached` gives None). The files are in a directory removed at the end, whatever
+    happens."""
+
+    def __init__(self, programme: Programme, ranges: list[tuple[int, int]]):
+        self.ranges = dict(ranges)
+        self.used = (len(ranges) > 1 and connection.vendor == "sqlite"
+                     and not connection.in_atomic_block and not connection.is_in_memory_db())
+        if self.used:
+            # Built here: the thread asks nothing of Django's connection.
+            self.select = _earn_select(programme).replace("%s", "?")
+            self.points_per_unit = programme.points_per_unit
+            self.source = f"{Path(connection.settings_dict['NAME']).resolve().as_uri()}?mode=ro"
+
+    def __enter__(self) -> "_EarningsAhead":
+        if self.used:
+            self.directory = tempfile.TemporaryDirectory(prefix="earning-",
+                                                         dir=settings.DATA_DIR)
+            self.thread = ThreadPoolExecutor(1, thread_name_prefix="earning-ahead")
+            self.computing = {}
+            self._ask(next(iter(self.ranges)))
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        if self.used:
+            self.thread.shutdown(cancel_futures=True)
+            self.directory.cleanup()
+
+    def _ask(self, first_id: int) -> None:
+        path = str(Path(self.directory.name) / f"{first_id}.sqlite3")
+        self.computing[first_id] = self.thread.submit(
+            self._compute, path, first_id, self.ranges[first_id])
+
+    def _compute(self, path: str, first_id: int, last_id: int) -> str:
+        db = sqlite3.connect(path, uri=True)
+        try:
+            db.execute("PRAGMA journal_mode = OFF")  # a scratch file, removed after use
+            db.execute("ATTACH DATABASE ? AS kehu", [self.source])
+            # The select names kehu's tables unqualified: this database has none of them.
+            db.execute(f"CREATE TABLE main.earned AS {self.select}",
+                       [self.points_per_unit, first_id, last_id])
+            db.commit()
+        finally:
+            db.close()
+        return path
+
+    @contextmanager
+    def attached(self, first_id: int):
+        """The table of this chunk's earnings, attached to the writer's connection (None
+        when not computed ahead); asks for the next chunk's first."""
+        if not self.used:
+            yield None
+            return
+        path = self.computing.pop(first_id).result()
+        following = self.ranges[first_id] + 1
+        if following in self.ranges:
+            self._ask(following)
+        with connection.cursor() as cursor:
+            cursor.execute("ATTACH DATABASE %s AS earned_ahead", [path])
+        try:
+            yield "earned_ahead.earned"
+        finally:
+            with connection.cursor() as cursor:
+                cursor.execute("DETACH DATABASE earned_ahead")
+            os.unlink(path)
 
 
 @transaction.atomic
