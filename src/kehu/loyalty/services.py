@@ -372,7 +372,6 @@ class _EarningsAhead:
             self.directory = tempfile.TemporaryDirectory(prefix="earning-",
                                                          dir=settings.DATA_DIR)
             self.thread = ThreadPoolExecutor(1, thread_name_prefix="earning-ahead")
-            self.computing = {}
             self._ask(next(iter(self.ranges)))
         return self
 
@@ -382,8 +381,9 @@ class _EarningsAhead:
             self.directory.cleanup()
 
     def _ask(self, first_id: int) -> None:
+        """Starts computing the chunk that begins at `first_id`: the one asked for next."""
         path = str(Path(self.directory.name) / f"{first_id}.sqlite3")
-        self.computing[first_id] = self.thread.submit(
+        self.computing = self.thread.submit(
             self._compute, path, first_id, self.ranges[first_id])
 
     def _compute(self, path: str, first_id: int, last_id: int) -> str:
@@ -406,7 +406,7 @@ class _EarningsAhead:
         if not self.used:
             yield None
             return
-        path = self.computing.pop(first_id).result()
+        path = self.computing.result()
         following = self.ranges[first_id] + 1
         if following in self.ranges:
             self._ask(following)
