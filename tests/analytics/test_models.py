@@ -60,25 +60,46 @@ def test_the_published_cdnow_figures(fitted):
     assert spend.customers == 946
 
 
-def test_a_large_fit_starting_from_a_sample_finds_the_same_optimum(cdnow, fitted, monkeypatch):
-    """Fits on many rows start from the fit of a sample; CDNOW made "many" here (BG/NBD
-    has 1,000-odd distinct rows, Gamma-Gamma 946), so both take that path."""
+def _fits_from_a_sample(cdnow, monkeypatch):
+    """Both fits with CDNOW made "many" rows (BG/NBD has 1,000-odd distinct rows,
+    Gamma-Gamma 946), so both start from a sample's optimum; what each polish gave."""
     from kehu.analytics import models
 
     monkeypatch.setattr(models, "SAMPLE_FIRST", 600)
     monkeypatch.setattr(models, "SAMPLE", 150)
-    searched = []
-    for name in ("_bgnbd_search", "_gg_search"):
-        search = getattr(models, name)
+    polished = []
+    polish = models._polish
 
-        def counted(*args, search=search):
-            searched.append(len(args[0]))
-            return search(*args)
+    def recorded(*args):
+        polished.append(polish(*args))
+        return polished[-1]
 
-        monkeypatch.setattr(models, name, counted)
+    monkeypatch.setattr(models, "_polish", recorded)
     purchases = bgnbd_fit(frequency=cdnow.frequency, recency=cdnow.recency, T=cdnow["T"])
     spend = gamma_gamma_fit(frequency=cdnow.frequency, monetary_value=cdnow.monetary_value)
-    assert len(searched) == 4 and all(size < 200 for size in searched[1::2]), searched
+    return purchases, spend, polished
+
+
+def test_a_large_fit_starting_from_a_sample_finds_the_same_optimum(cdnow, fitted, monkeypatch):
+    purchases, spend, polished = _fits_from_a_sample(cdnow, monkeypatch)
+    assert len(polished) == 2 and all(found is not None for found in polished), polished
+    before, after = fitted
+    assert significant(
+        [purchases.r, purchases.alpha, purchases.a, purchases.b],
+        [before.r, before.alpha, before.a, before.b],
+        digits=7,
+    )
+    assert significant([spend.p, spend.q, spend.gamma], [after.p, after.q, after.gamma], digits=7)
+
+
+def test_where_the_polish_gives_up_the_search_finishes_the_fit(cdnow, fitted, monkeypatch):
+    """A sample's curvature that is no minimum's (not positive definite) stops the
+    quasi-Newton polish; L-BFGS-B then finishes from the sample's optimum."""
+    from kehu.analytics import models
+
+    monkeypatch.setattr(models, "_hessian", lambda objective, at: -np.eye(len(at)))
+    purchases, spend, polished = _fits_from_a_sample(cdnow, monkeypatch)
+    assert polished == [None, None]
     before, after = fitted
     assert significant(
         [purchases.r, purchases.alpha, purchases.a, purchases.b],
