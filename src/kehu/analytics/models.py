@@ -20,6 +20,7 @@ likelihood and its analytic gradient is one compiled pass over the customers
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
@@ -36,16 +37,24 @@ Array = NDArray[np.float64]
 def _group(*columns: ArrayLike) -> tuple[list[Array], NDArray[np.intp]]:
     """The distinct rows of the columns (in lexicographic order) and, for each row, the
     position of its distinct row. Whole numbers that fit (days and purchase counts) are
-    packed into one integer key and sorted once; anything else takes a lexicographic
-    sort, itself several times faster than np.unique(axis=0) on a million rows."""
-    stacked = np.column_stack([np.asarray(column, dtype=np.float64) for column in columns])
-    if not np.isfinite(stacked).all():
+    packed into one integer key: counted per key where there are no more possible keys
+    than a few per row (frequency and age), sorted once otherwise; anything else takes a
+    lexicographic sort, itself several times faster than np.unique(axis=0) on a million
+    rows."""
+    columns = [np.ascontiguousarray(column, dtype=np.float64) for column in columns]
+    if not all(np.isfinite(column).all() for column in columns):
         raise ValueError("model inputs must be finite numbers (no NaN, no infinity)")
-    packed = _packed(stacked)
+    packed = _packed(columns)
     if packed is not None:
         key, sizes = packed
-        distinct, inverse = np.unique(key, return_inverse=True)
+        if math.prod(sizes) <= DENSE_KEYS_PER_ROW * len(key):
+            seen = np.bincount(key, minlength=math.prod(sizes)) > 0
+            distinct = np.flatnonzero(seen)
+            inverse = (np.cumsum(seen) - 1)[key]
+        else:
+            distinct, inverse = np.unique(key, return_inverse=True)
         return _unpacked(distinct, sizes), inverse.reshape(-1)
+    stacked = np.column_stack(columns)
     order = np.lexsort(stacked.T[::-1])
     ordered = stacked[order]
     new = np.concatenate([[True], (np.diff(ordered, axis=0) != 0).any(axis=1)])[: len(ordered)]
@@ -55,18 +64,28 @@ def _group(*columns: ArrayLike) -> tuple[list[Array], NDArray[np.intp]]:
     return [unique[:, i] for i in range(unique.shape[1])], inverse
 
 
-def _packed(stacked: Array) -> tuple[NDArray[np.int64], list[int]] | None:
+# Up to this many possible keys per row, `_group` counts rows per key (two passes and a
+# table of the keys) rather than sorting them: for (frequency, age) pairs of a million
+# customers, 10 against 80 ms.
+DENSE_KEYS_PER_ROW = 4
+
+
+def _packed(columns: list[Array]) -> tuple[NDArray[np.int64], list[int]] | None:
     """One int64 per row ordered as the rows are, when every value is a whole number
     from 0 and the mixed-radix key fits in 62 bits, with the radix of each column; None
     otherwise."""
-    if len(stacked) == 0 or (stacked < 0).any() or (stacked != np.floor(stacked)).any():
+    if len(columns[0]) == 0:
         return None
-    sizes = [int(size) + 1 for size in stacked.max(axis=0)]
+    sizes = []
+    for column in columns:
+        if column.min() < 0 or (column != np.floor(column)).any():
+            return None
+        sizes.append(int(column.max()) + 1)
     if float(np.prod(np.array(sizes, dtype=np.float64))) >= 2.0**62:
         return None
-    key = np.zeros(len(stacked), dtype=np.int64)
-    for i, size in enumerate(sizes):
-        key = key * np.int64(size) + stacked[:, i].astype(np.int64)
+    key = np.zeros(len(columns[0]), dtype=np.int64)
+    for column, size in zip(columns, sizes, strict=True):
+        key = key * np.int64(size) + column.astype(np.int64)
     return key, sizes
 
 
