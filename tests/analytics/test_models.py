@@ -14,6 +14,7 @@ from kehu.analytics import (
     expected_spend,
     gamma_gamma_fit,
     model_inputs,
+    predictions_compute,
     probability_alive,
 )
 from kehu.analytics.models import BGNBD, GammaGamma
@@ -343,3 +344,43 @@ def test_distinct_rows_are_found_the_same_whatever_the_numbers(offset, scale):
     expected, expected_inverse = np.unique(np.column_stack(columns), axis=0, return_inverse=True)
     np.testing.assert_array_equal(np.column_stack([a, b, c]), expected)
     np.testing.assert_array_equal(inverse, expected_inverse.reshape(-1))
+
+
+def test_predictions_computed_together_are_the_functions_one_by_one(cdnow, fitted):
+    purchases, spend = fitted
+    given = {"frequency": cdnow.frequency, "recency": cdnow.recency, "T": cdnow["T"]}
+    both = predictions_compute(
+        **given, monetary_value=cdnow.monetary_value, horizon=39, periods=6, period_length=4.3
+    )
+    assert both.purchases == purchases and both.spend == spend and both.clv_error == ""
+    alive = probability_alive(model=purchases, **given)
+    expected = expected_purchases(model=purchases, horizon=39, **given)
+    clv = customer_lifetime_value(
+        purchases_model=purchases,
+        spend_model=spend,
+        monetary_value=cdnow.monetary_value,
+        periods=6,
+        period_length=4.3,
+        **given,
+    )
+    assert np.array_equal(both.alive, alive) and np.array_equal(both.expected, expected)
+    assert np.array_equal(both.clv, clv)
+
+
+def test_predictions_without_spend_say_why_and_leave_lifetime_value_unknown(cdnow, fitted):
+    """No repeat buyer spent anything: purchases are predicted, value is not."""
+    both = predictions_compute(
+        frequency=cdnow.frequency,
+        recency=cdnow.recency,
+        T=cdnow["T"],
+        monetary_value=np.zeros(len(cdnow)),
+        horizon=39,
+    )
+    assert both.purchases == fitted[0] and both.spend is None
+    assert "no repeat buyers with a positive spend" in both.clv_error
+    assert np.isnan(both.clv).all() and np.isfinite(both.expected).all()
+
+
+def test_predictions_refuse_what_bgnbd_cannot_fit():
+    with pytest.raises(ValueError, match="no customers to fit"):
+        predictions_compute(frequency=[], recency=[], T=[], monetary_value=[], horizon=30)

@@ -1,6 +1,6 @@
 """The refresh: every customer's scores stored, as kehu.analytics computes them."""
 
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 
 import pytest
@@ -10,7 +10,7 @@ from kehu import analytics
 from kehu.insights import services
 from kehu.insights.models import CustomerValue, Segment, Tier, ValueChange, ValueRefresh
 from kehu.sales.models import Transaction
-from tests.insights.conftest import AS_OF, history_frame
+from tests.insights.conftest import AS_OF, SHANGHAI, history_frame
 
 pytestmark = pytest.mark.django_db
 
@@ -137,6 +137,29 @@ def test_no_transactions_no_scores_and_a_note(db):
     refresh = services.value_refresh(as_of=AS_OF)
     assert refresh.customers == 0 and "no customers to fit" in refresh.note
     assert not CustomerValue.objects.exists()
+
+
+def test_one_time_buyers_get_scores_and_a_note_that_lifetime_value_is_missing(supervisor):
+    """Nobody bought twice: BG/NBD still fits, Gamma-Gamma has no repeat purchase to
+    learn spend from. The refresh stores what it has and says what it has not."""
+    from kehu.customers.services import customer_create
+
+    for n in range(6):
+        customer = customer_create(actor=supervisor, kind="individual", name=f"一次{n}")
+        Transaction.objects.create(
+            customer=customer,
+            kind="purchase",
+            amount=Decimal(50 + n),
+            cost=Decimal(30),
+            occurred_at=datetime(2026, 3, 1 + n, 12, tzinfo=SHANGHAI),
+            external_id=f"once-{n}",
+        )
+    refresh = services.value_refresh(as_of=AS_OF)
+    assert refresh.customers == 6
+    assert "Lifetime value not computed" in refresh.note and "repeat buyers" in refresh.note
+    assert "bgnbd" in refresh.parameters and "gamma_gamma" not in refresh.parameters
+    for value in CustomerValue.objects.all():
+        assert value.clv is None and value.probability_alive == 1.0 and value.tier
 
 
 @pytest.mark.parametrize(

@@ -18,11 +18,13 @@ from kehu.analytics.cohorts import cohort_retention
 from kehu.analytics.models import (
     BGNBD,
     GammaGamma,
+    Predictions,
     bgnbd_fit,
     customer_lifetime_value,
     expected_purchases,
     expected_spend,
     gamma_gamma_fit,
+    predictions_compute,
     probability_alive,
 )
 from kehu.analytics.pareto_nbd import (
@@ -86,6 +88,8 @@ __all__ = [
     "lorenz_curve",
     "model_inputs",
     "pareto_curve",
+    "Predictions",
+    "predictions_compute",
     "probability_alive",
     "profit_tiers",
     "rfm_scores",

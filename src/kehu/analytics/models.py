@@ -28,6 +28,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from scipy.optimize import minimize
 from scipy.special import digamma, expit, gammaln, hyp2f1
+from threadpoolctl import threadpool_limits
 
 from kehu.analytics._kernels import bgnbd_sums, gamma_gamma_sums
 
@@ -138,17 +139,25 @@ def _search(objective_on: Callable[[slice], Objective], rows: int, parameters: i
     return polished if polished is not None else _fit(whole, start)
 
 
+def one_blas_thread() -> threadpool_limits:
+    """For L-BFGS-B: its small LAPACK calls wake OpenBLAS' threads, which then spin,
+    waiting for more, on a core that DuckDB's queries or another fit could use (a
+    third more CPU time for the same fit). The limit is the process's while it lasts."""
+    return threadpool_limits(limits=1, user_api="blas")
+
+
 def _fit(objective: Objective, start: Array) -> Array:
     """Minimises over log-parameters with L-BFGS-B and the analytic gradient; the
     log-parameters found."""
-    result = minimize(
-        objective,
-        start,
-        jac=True,
-        method="L-BFGS-B",
-        bounds=[(-LOG_BOUND, LOG_BOUND)] * len(start),
-        options={"maxiter": 2000, "ftol": 1e-15, "gtol": 1e-10},
-    )
+    with one_blas_thread():
+        result = minimize(
+            objective,
+            start,
+            jac=True,
+            method="L-BFGS-B",
+            bounds=[(-LOG_BOUND, LOG_BOUND)] * len(start),
+            options={"maxiter": 2000, "ftol": 1e-15, "gtol": 1e-10},
+        )
     if not np.isfinite(result.fun):
         raise ValueError("the model could not be fitted to these data")
     return result.x
@@ -565,3 +574,58 @@ def customer_lifetime_value(
         discounted += (upto - before) / (1 + discount_rate) ** i
         before = upto
     return _per_alive_customer(purchases_model, x) * discounted[pair] * alive * spend
+
+
+# --- Both models at once ------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Predictions:
+    """Both fits and what they predict for every customer of the inputs, in their order.
+    `spend` is None where Gamma-Gamma could not be fitted; `clv` is NaN for everyone
+    where the lifetime value could not be computed, and `clv_error` says why."""
+
+    purchases: BGNBD
+    alive: Array
+    expected: Array
+    spend: GammaGamma | None
+    clv: Array
+    clv_error: str
+
+
+def predictions_compute(
+    *,
+    frequency: ArrayLike,
+    recency: ArrayLike,
+    T: ArrayLike,
+    monetary_value: ArrayLike,
+    horizon: float,
+    periods: int = 12,
+    period_length: float = 30.0,
+    discount_rate: float = 0.01,
+) -> Predictions:
+    """BG/NBD and Gamma-Gamma fitted, then P(alive), expected purchases in `horizon` and
+    the lifetime value over `periods` (as `customer_lifetime_value`). Raises ValueError
+    where BG/NBD cannot be fitted. NumPy and compiled loops only, no database: callers
+    run it in a thread beside their queries on the summary (it spends nearly all its
+    time outside the GIL), so that both cores work."""
+    purchases = bgnbd_fit(frequency=frequency, recency=recency, T=T)
+    given = {"frequency": frequency, "recency": recency, "T": T}
+    alive = probability_alive(model=purchases, **given)
+    expected = expected_purchases(model=purchases, horizon=horizon, **given)
+    spend = None
+    try:
+        spend = gamma_gamma_fit(frequency=frequency, monetary_value=monetary_value)
+        clv = customer_lifetime_value(
+            purchases_model=purchases,
+            spend_model=spend,
+            monetary_value=monetary_value,
+            periods=periods,
+            period_length=period_length,
+            discount_rate=discount_rate,
+            **given,
+        )
+    except ValueError as error:
+        unknown = np.full(len(alive), np.nan)
+        return Predictions(purchases, alive, expected, spend, unknown, str(error))
+    return Predictions(purchases, alive, expected, spend, clv, "")

@@ -22,6 +22,7 @@ risk are left empty and the refresh's note says why.
 """
 
 import math
+from concurrent.futures import ThreadPoolExecutor
 from datetime import date, datetime
 from decimal import Decimal
 
@@ -110,58 +111,60 @@ def value_scores(
             "clv": None,
             "churn_risk": False,
         }
-    for row in analytics.rfm_scores(summary=summary).to_pyarrow().to_pylist():
-        scores[row["customer_id"]].update(
-            r=row["r"], f=row["f"], m=row["m"], segment=row["segment"]
-        )
-    for row in analytics.abc_classes(summary=summary).to_pyarrow().to_pylist():
-        scores[row["customer_id"]]["abc_class"] = row["class"]
-    for row in analytics.profit_tiers(summary=summary).to_pyarrow().to_pylist():
-        scores[row["customer_id"]]["tier"] = row["tier"]
-
-    parameters: dict = {}
-    notes = []
     data = analytics.model_inputs(summary=summary)
-    ids, x, t_x, big_t, spend = (
+    ids, x, t_x, spend = (
         data["customer_id"],
         data["frequency"],
         data["recency"],
-        data["T"],
         data["monetary_value"],
     )
-    try:
-        purchases_model = analytics.bgnbd_fit(frequency=x, recency=t_x, T=big_t)
-    except ValueError as error:
-        notes.append(_("Purchases not predicted: %(why)s") % {"why": error})
-        return scores, parameters, " ".join(notes)
-    parameters["bgnbd"] = {
-        "r": purchases_model.r,
-        "alpha_days": purchases_model.alpha,
-        "a": purchases_model.a,
-        "b": purchases_model.b,
-    }
-    given = {"frequency": x, "recency": t_x, "T": big_t}
-    alive = analytics.probability_alive(model=purchases_model, **given)
-    expected = analytics.expected_purchases(model=purchases_model, horizon=horizon_days, **given)
-    value = np.full(len(ids), np.nan)
-    try:
-        spend_model = analytics.gamma_gamma_fit(frequency=x, monetary_value=spend)
-        parameters["gamma_gamma"] = {
-            "p": spend_model.p,
-            "q": spend_model.q,
-            "gamma": spend_model.gamma,
-        }
-        value = analytics.customer_lifetime_value(
-            purchases_model=purchases_model,
-            spend_model=spend_model,
+    # The models run in a thread (NumPy and compiled loops, outside the GIL) while
+    # DuckDB answers the queries below on the other core.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        predicting = pool.submit(
+            analytics.predictions_compute,
+            frequency=x,
+            recency=t_x,
+            T=data["T"],
             monetary_value=spend,
+            horizon=horizon_days,
             periods=clv_months,
             period_length=MONTH_DAYS,
             discount_rate=discount_rate,
-            **given,
         )
-    except ValueError as error:
-        notes.append(_("Lifetime value not computed: %(why)s") % {"why": error})
+        for row in analytics.rfm_scores(summary=summary).to_pyarrow().to_pylist():
+            scores[row["customer_id"]].update(
+                r=row["r"], f=row["f"], m=row["m"], segment=row["segment"]
+            )
+        for row in analytics.abc_classes(summary=summary).to_pyarrow().to_pylist():
+            scores[row["customer_id"]]["abc_class"] = row["class"]
+        for row in analytics.profit_tiers(summary=summary).to_pyarrow().to_pylist():
+            scores[row["customer_id"]]["tier"] = row["tier"]
+        try:
+            predicted = predicting.result()
+        except ValueError as error:
+            note = _("Purchases not predicted: %(why)s") % {"why": error}
+            return scores, {}, note
+
+    alive, expected, value = predicted.alive, predicted.expected, predicted.clv
+    purchases_model = predicted.purchases
+    parameters: dict = {
+        "bgnbd": {
+            "r": purchases_model.r,
+            "alpha_days": purchases_model.alpha,
+            "a": purchases_model.a,
+            "b": purchases_model.b,
+        }
+    }
+    notes = []
+    if predicted.spend is not None:
+        parameters["gamma_gamma"] = {
+            "p": predicted.spend.p,
+            "q": predicted.spend.q,
+            "gamma": predicted.spend.gamma,
+        }
+    if predicted.clv_error:
+        notes.append(_("Lifetime value not computed: %(why)s") % {"why": predicted.clv_error})
     # A fit at the edge of its parameters can leave single predictions undefined: those
     # are stored empty, not as NaN, and counted in the note.
     unknown = int((~np.isfinite(expected)).sum())
