@@ -28,14 +28,7 @@ from scipy.optimize import minimize
 from scipy.special import expit, gammaln, hyp2f1
 
 from kehu.analytics._kernels import pareto_nbd_sum
-from kehu.analytics.models import (
-    LOG_BOUND,
-    Array,
-    _arrays,
-    _compress,
-    _group,
-    one_blas_thread,
-)
+from kehu.analytics.models import LOG_BOUND, Array, _arrays, _compress, _group
 
 
 @dataclass(frozen=True)
@@ -145,14 +138,13 @@ def pareto_nbd_fit(*, frequency: ArrayLike, recency: ArrayLike, T: ArrayLike) ->
         value = -_log_likelihood(np.exp(log_params), customers, weight, scale) / total
         return value if np.isfinite(value) else np.inf
 
-    with one_blas_thread():
-        result = minimize(
-            negative_ll,
-            np.zeros(4),
-            method="L-BFGS-B",
-            bounds=[(-LOG_BOUND, LOG_BOUND)] * 4,
-            options={"maxiter": 2000, "ftol": 1e-15, "gtol": 1e-9},
-        )
+    result = minimize(
+        negative_ll,
+        np.zeros(4),
+        method="L-BFGS-B",
+        bounds=[(-LOG_BOUND, LOG_BOUND)] * 4,
+        options={"maxiter": 2000, "ftol": 1e-15, "gtol": 1e-9},
+    )
     if not np.isfinite(result.fun):
         raise ValueError("the model could not be fitted to these data")
     r, alpha, s, beta = np.exp(result.x)
