@@ -381,17 +381,7 @@ def expected_purchases(
     the unit of the fit."""
     x, t_x, big_t = _arrays(frequency, recency, T)
     alive = expit(-_log_odds_dead(model, x, t_x, big_t))
-    return _expected_purchases(model, horizon, x, _group(x, big_t), alive)
-
-
-def _expected_purchases(
-    model: BGNBD,
-    horizon: float,
-    x: Array,
-    pairs: tuple[list[Array], NDArray[np.intp]],
-    alive: Array,
-) -> Array:
-    (xs, ts), pair = pairs
+    (xs, ts), pair = _group(x, big_t)
     return _per_alive_customer(model, x) * _brackets(model, horizon, xs, ts)[pair] * alive
 
 
@@ -420,7 +410,7 @@ def _brackets(model: BGNBD, horizon: float, xs: Array, ts: Array) -> Array:
 
 
 def _brackets_large_ab(model: BGNBD, xs: Array, z: Array) -> Array:
-    """The bracket of _expected_purchases where scipy's ₂F₁ gives up: fits that run a and
+    """The bracket of `_brackets` where scipy's ₂F₁ gives up: fits that run a and
     b to very large values (every customer drops out at much the same rate), or horizons
     many times the customers' age. Pfaff's transformation (1−z)^B ₂F₁(A,B;C;z) =
     ₂F₁(C−A, B; C; z/(z−1)) leaves ₂F₁(r+x, a−1; a+b+x−1; w), bounded, which scipy
