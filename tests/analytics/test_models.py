@@ -84,13 +84,7 @@ def _fits_from_a_sample(cdnow, monkeypatch):
 def test_a_large_fit_starting_from_a_sample_finds_the_same_optimum(cdnow, fitted, monkeypatch):
     purchases, spend, polished = _fits_from_a_sample(cdnow, monkeypatch)
     assert len(polished) == 2 and all(found is not None for found in polished), polished
-    before, after = fitted
-    assert significant(
-        [purchases.r, purchases.alpha, purchases.a, purchases.b],
-        [before.r, before.alpha, before.a, before.b],
-        digits=7,
-    )
-    assert significant([spend.p, spend.q, spend.gamma], [after.p, after.q, after.gamma], digits=7)
+    assert _same_fits((purchases, spend), fitted, digits=7)
 
 
 def test_where_the_polish_gives_up_the_search_finishes_the_fit(cdnow, fitted, monkeypatch):
@@ -101,13 +95,17 @@ def test_where_the_polish_gives_up_the_search_finishes_the_fit(cdnow, fitted, mo
     monkeypatch.setattr(models, "_hessian", lambda objective, at: -np.eye(len(at)))
     purchases, spend, polished = _fits_from_a_sample(cdnow, monkeypatch)
     assert polished == [None, None]
-    before, after = fitted
-    assert significant(
+    assert _same_fits((purchases, spend), fitted, digits=6)
+
+
+def _same_fits(ours, theirs, *, digits):
+    """Both models' parameters the same to `digits` significant digits."""
+    (purchases, spend), (before, after) = ours, theirs
+    return significant(
         [purchases.r, purchases.alpha, purchases.a, purchases.b],
         [before.r, before.alpha, before.a, before.b],
-        digits=6,
-    )
-    assert significant([spend.p, spend.q, spend.gamma], [after.p, after.q, after.gamma], digits=6)
+        digits=digits,
+    ) and significant([spend.p, spend.q, spend.gamma], [after.p, after.q, after.gamma], digits)
 
 
 def significant(a, b, digits=4):

@@ -139,6 +139,24 @@ def _search(objective_on: Callable[[slice], Objective], rows: int, parameters: i
     return polished if polished is not None else _fit(whole, start)
 
 
+def _mean_negative(
+    log_likelihood: Callable[[Array], tuple[float, Array]], customers: float
+) -> Objective:
+    """The objective a search minimises: minus the mean log-likelihood per customer, and
+    its gradient, over log-parameters; `log_likelihood` takes the parameters and gives
+    the sum and its gradient with respect to their logarithms. Infinite where the
+    likelihood cannot be computed, so that a search steps back."""
+
+    def objective(log_params: Array) -> tuple[float, Array]:
+        ll, gradient = log_likelihood(np.exp(log_params))
+        value = -ll / customers
+        if not np.isfinite(value):
+            return np.inf, np.zeros(len(log_params))
+        return value, -gradient / customers
+
+    return objective
+
+
 def one_blas_thread() -> threadpool_limits:
     """For L-BFGS-B: its small LAPACK calls wake OpenBLAS' threads, which then spin,
     waiting for more, on a core that DuckDB's queries or another fit could use (a
@@ -331,17 +349,7 @@ def _bgnbd_search(x: Array, t_x: Array, big_t: Array, weight: Array, scale: floa
 
     def objective_on(rows: slice) -> Objective:
         customers = _in_unit(_customers(x[rows], t_x[rows], big_t[rows], weight[rows]), scale)
-        total = weight[rows].sum()
-
-        def negative_ll(log_params: Array) -> tuple[float, Array]:
-            r, alpha, a, b = np.exp(log_params)
-            ll, gradient = _bgnbd_ll(r, alpha, a, b, customers)
-            value = -ll / total
-            if not np.isfinite(value):
-                return np.inf, np.zeros(4)
-            return value, -gradient / total
-
-        return negative_ll
+        return _mean_negative(lambda params: _bgnbd_ll(*params, customers), weight[rows].sum())
 
     return _search(objective_on, len(x), 4)
 
@@ -509,17 +517,7 @@ def _gg_search(x: Array, m: Array) -> Array:
 
     def objective_on(rows: slice) -> Objective:
         spenders = _spenders(x[rows], m[rows])
-        n = len(spenders.x)
-
-        def negative_ll(log_params: Array) -> tuple[float, Array]:
-            p, q, gamma = np.exp(log_params)
-            ll, gradient = _gg_ll(p, q, gamma, spenders)
-            value = -ll / n
-            if not np.isfinite(value):
-                return np.inf, np.zeros(3)
-            return value, -gradient / n
-
-        return negative_ll
+        return _mean_negative(lambda params: _gg_ll(*params, spenders), len(spenders.x))
 
     return _search(objective_on, len(x), 3)
 
