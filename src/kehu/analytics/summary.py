@@ -130,8 +130,8 @@ def _duckdb_arg_min(arg: float, key: dt.date) -> float:
 def _first_day_sales(daily: ir.Table) -> ir.FloatingValue:
     """The sales of the customer's first purchase day. Ibis writes argmin for DuckDB as
     FIRST(… ORDER BY …), which DuckDB runs on a sort key built per row; its arg_min
-    skips days with a null key (no purchase) by itself and made the whole summary ~10%
-    faster on 10,000,000 rows."""
+    skips days with a null key (no purchase) by itself, and saved about 5% of the whole
+    summary of 10,000,000 rows (3.5–3.6 against 3.7–3.8 s)."""
     if ibis.get_backend(daily).name == "duckdb":
         return _duckdb_arg_min(daily.sales, daily.purchase_day)
     return daily.sales.argmin(daily.purchase_day, where=daily.purchase_day.notnull())
