@@ -24,7 +24,10 @@ def transactions_arrow(*, start: date | None = None, end: date | None = None) ->
     """The sales transactions, in one bulk read, as an Arrow table in kehu.analytics'
     layout: refunds as negative amounts (and negative cost: the goods came back), times
     in the shop's local time (settings.TIME_ZONE) without a zone, as the analytics expect.
-    `start` and `end` are local days, both included."""
+    `start` and `end` are local days, both included. Without external ids: they are
+    unique in the table, so the analytics' de-duplication would drop nothing, and
+    without them it skips its sort of every row (a fifth of the summary's time on
+    10,000,000 rows)."""
     rows = Transaction.objects.all()
     zone = timezone.get_default_timezone()
     if start is not None:
@@ -34,18 +37,10 @@ def transactions_arrow(*, start: date | None = None, end: date | None = None) ->
     columns: dict[str, list] = {
         name: [] for name in ("customer_id", "at", "amount", "cost", "category", "channel")
     }
-    external: list[str | None] = []
     refund = Transaction.Kind.REFUND
-    for customer_id, at, kind, amount, cost, category, channel, external_id in (
+    for customer_id, at, kind, amount, cost, category, channel in (
         rows.values_list(
-            "customer_id",
-            "occurred_at",
-            "kind",
-            "amount",
-            "cost",
-            "category",
-            "channel",
-            "external_id",
+            "customer_id", "occurred_at", "kind", "amount", "cost", "category", "channel"
         )
         .order_by()
         .iterator(chunk_size=READ_CHUNK)
@@ -57,7 +52,6 @@ def transactions_arrow(*, start: date | None = None, end: date | None = None) ->
         columns["cost"].append(None if cost is None else sign * float(cost))
         columns["category"].append(category or None)
         columns["channel"].append(channel or None)
-        external.append(external_id)
     at = pa.array(columns.pop("at"), type=pa.timestamp("us", tz="UTC"))
     local = pc.local_timestamp(at.cast(pa.timestamp("us", tz=settings.TIME_ZONE)))
     return pa.table(
@@ -68,7 +62,6 @@ def transactions_arrow(*, start: date | None = None, end: date | None = None) ->
             "cost": pa.array(columns["cost"], type=pa.float64()),
             "category": pa.array(columns["category"], type=pa.string()),
             "channel": pa.array(columns["channel"], type=pa.string()),
-            "external_id": pa.array(external, type=pa.string()),
         }
     )
 
