@@ -84,6 +84,19 @@ def test_clv_on_cdnow(tmp_path):
     assert ((alive >= 0) & (alive <= 1)).all()
 
 
+def test_clv_without_repeat_buyers_says_why_and_writes_nothing(tmp_path):
+    source = tmp_path / "once.csv"
+    source.write_text(
+        "customer_id,at,amount\n"
+        + "".join(f"{n},2026-0{1 + n % 9}-0{1 + n % 9} 10:00,{20 + n}\n" for n in range(12))
+    )
+    out = tmp_path / "clv.csv"
+    result = analyze("clv", source, out, "--now", NOW)
+    assert result.exit_code == 2
+    assert "no repeat buyers with a positive spend" in result.output
+    assert not out.exists()
+
+
 def test_bad_input_is_a_clear_message(tmp_path):
     source = tmp_path / "bad.csv"
     source.write_text("customer,when\n1,2026-01-01\n")

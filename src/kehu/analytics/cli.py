@@ -227,40 +227,37 @@ def clv(
 ) -> None:
     """Per customer: P(alive), expected purchases, expected spend and CLV (BG/NBD and
     Gamma-Gamma fitted on the file, in days)."""
-    with steps("read and summarise", "fit BG/NBD", "fit Gamma-Gamma", "predict", "write") as step:
+    with steps("read and summarise", "fit both models and predict", "write") as step:
         table, counts = _summary(source, _now(now))
         data = analytics.model_inputs(summary=table)
         step.next()
         x, t_x, big_t, m = data["frequency"], data["recency"], data["T"], data["monetary_value"]
+        given = {"frequency": x, "recency": t_x, "T": big_t}
         try:
-            purchases = analytics.bgnbd_fit(frequency=x, recency=t_x, T=big_t)
-            step.next()
-            spend = analytics.gamma_gamma_fit(frequency=x, monetary_value=m)
-            step.next()
+            predicted = analytics.predictions_compute(
+                **given,
+                monetary_value=m,
+                horizon=horizon,
+                periods=months,
+                period_length=30,
+                discount_rate=discount,
+            )
+            if predicted.clv_error:
+                raise ValueError(predicted.clv_error)
+            purchases, spend = predicted.purchases, predicted.spend
             per_purchase = analytics.expected_spend(model=spend, frequency=x, monetary_value=m)
         except ValueError as error:
             console.print(f"[red]{error}[/]")
             raise typer.Exit(2) from None
-        given = {"frequency": x, "recency": t_x, "T": big_t}
         result = pa.table(
             {
                 "customer_id": data["customer_id"],
                 **given,
                 "monetary_value": m,
-                "probability_alive": analytics.probability_alive(model=purchases, **given),
-                f"purchases_next_{horizon:g}_days": analytics.expected_purchases(
-                    model=purchases, horizon=horizon, **given
-                ),
+                "probability_alive": predicted.alive,
+                f"purchases_next_{horizon:g}_days": predicted.expected,
                 "expected_spend": per_purchase,
-                "clv": analytics.customer_lifetime_value(
-                    purchases_model=purchases,
-                    spend_model=spend,
-                    monetary_value=m,
-                    periods=months,
-                    period_length=30,
-                    discount_rate=discount,
-                    **given,
-                ),
+                "clv": predicted.clv,
             }
         )
         step.next()
