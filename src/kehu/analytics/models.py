@@ -126,14 +126,15 @@ def _sampled(rows: int) -> slice:
     return slice(None, None, rows // SAMPLE)
 
 
-def _search(objective_on: Callable[[slice], Objective], rows: int, parameters: int) -> Array:
-    """The log-parameters that minimise the objective over all the rows;
-    `objective_on(rows)` gives the objective (mean negative log-likelihood and its
-    gradient) over those rows."""
-    whole = objective_on(slice(None))
+def _search(
+    whole: Objective, part: Callable[[slice], Objective], rows: int, parameters: int
+) -> Array:
+    """The log-parameters that minimise `whole`, the objective (mean negative
+    log-likelihood and its gradient) over all the rows; `part(rows)` gives it over some
+    of them."""
     if rows <= SAMPLE_FIRST:
         return _fit(whole, np.zeros(parameters))
-    sample = objective_on(_sampled(rows))
+    sample = part(_sampled(rows))
     start = _fit(sample, np.zeros(parameters))
     polished = _polish(whole, start, _hessian(sample, start))
     return polished if polished is not None else _fit(whole, start)
@@ -339,20 +340,19 @@ def bgnbd_fit(*, frequency: ArrayLike, recency: ArrayLike, T: ArrayLike) -> BGNB
     if (x < 0).any() or (t_x < 0).any() or (t_x > big_t).any():
         raise ValueError("need 0 <= recency <= T and frequency >= 0")
     scale = float(big_t.max()) or 1.0  # fit on T scaled to 1: α starts near 1
-    r, alpha, a, b = np.exp(_bgnbd_search(x, t_x, big_t, weight, scale))
+    customers = _customers(x, t_x, big_t, weight)
+
+    def objective(c: _Customers) -> Objective:
+        scaled = _in_unit(c, scale)
+        return _mean_negative(lambda params: _bgnbd_ll(*params, scaled), c.weight.sum())
+
+    def part(rows: slice) -> Objective:
+        return objective(_customers(x[rows], t_x[rows], big_t[rows], weight[rows]))
+
+    r, alpha, a, b = np.exp(_search(objective(customers), part, len(x), 4))
     alpha *= scale
-    ll = _bgnbd_ll(r, alpha, a, b, _customers(x, t_x, big_t, weight))[0]
+    ll = _bgnbd_ll(r, alpha, a, b, customers)[0]
     return BGNBD(r=r, alpha=alpha, a=a, b=b, log_likelihood=ll, customers=int(weight.sum()))
-
-
-def _bgnbd_search(x: Array, t_x: Array, big_t: Array, weight: Array, scale: float) -> Array:
-    """The log-parameters (α in units of `scale`) that maximise the likelihood."""
-
-    def objective_on(rows: slice) -> Objective:
-        customers = _in_unit(_customers(x[rows], t_x[rows], big_t[rows], weight[rows]), scale)
-        return _mean_negative(lambda params: _bgnbd_ll(*params, customers), weight[rows].sum())
-
-    return _search(objective_on, len(x), 4)
 
 
 def _log_odds_dead(model: BGNBD, x: Array, t_x: Array, T: Array) -> Array:
@@ -390,7 +390,14 @@ def expected_purchases(
     the unit of the fit."""
     x, t_x, big_t = _arrays(frequency, recency, T)
     alive = expit(-_log_odds_dead(model, x, t_x, big_t))
-    (xs, ts), pair = _group(x, big_t)
+    return _expected(model, horizon, x, _group(x, big_t), alive)
+
+
+Pairs = tuple[list[Array], NDArray[np.intp]]  # distinct (x, T) pairs, and each row's
+
+
+def _expected(model: BGNBD, horizon: float, x: Array, pairs: Pairs, alive: Array) -> Array:
+    (xs, ts), pair = pairs
     return _per_alive_customer(model, x) * _brackets(model, horizon, xs, ts)[pair] * alive
 
 
@@ -516,11 +523,11 @@ def gamma_gamma_fit(*, frequency: ArrayLike, monetary_value: ArrayLike) -> Gamma
 def _gg_search(x: Array, m: Array) -> Array:
     """The log-parameters that maximise the likelihood."""
 
-    def objective_on(rows: slice) -> Objective:
+    def objective(rows: slice) -> Objective:
         spenders = _spenders(x[rows], m[rows])
         return _mean_negative(lambda params: _gg_ll(*params, spenders), len(spenders.x))
 
-    return _search(objective_on, len(x), 3)
+    return _search(objective(slice(None)), objective, len(x), 3)
 
 
 def expected_spend(*, model: GammaGamma, frequency: ArrayLike, monetary_value: ArrayLike) -> Array:
@@ -548,21 +555,40 @@ def customer_lifetime_value(
     """Discounted value of the next `periods` periods of `period_length` (in the unit of
     the fit: 30 days is lifetimes' month), at `discount_rate` per period:
     Σ_i (E[X(i·L)] − E[X((i−1)·L)]) · E[spend] / (1 + d)^i, as lifetimes computes it."""
-    if periods < 0 or period_length <= 0 or discount_rate <= -1:
-        raise ValueError("need periods >= 0, period_length > 0, discount_rate > -1")
+    _lifetime_check(periods, period_length, discount_rate)
     spend = expected_spend(model=spend_model, frequency=frequency, monetary_value=monetary_value)
     x, t_x, big_t = _arrays(frequency, recency, T)
-    (xs, ts), pair = _group(x, big_t)
     alive = expit(-_log_odds_dead(purchases_model, x, t_x, big_t))
+    return _lifetime_value(
+        purchases_model, x, _group(x, big_t), alive, spend, periods, period_length, discount_rate
+    )
+
+
+def _lifetime_check(periods: int, period_length: float, discount_rate: float) -> None:
+    if periods < 0 or period_length <= 0 or discount_rate <= -1:
+        raise ValueError("need periods >= 0, period_length > 0, discount_rate > -1")
+
+
+def _lifetime_value(
+    model: BGNBD,
+    x: Array,
+    pairs: Pairs,
+    alive: Array,
+    spend: Array,
+    periods: int,
+    period_length: float,
+    discount_rate: float,
+) -> Array:
+    (xs, ts), pair = pairs
     # Each period's purchases are the difference of two brackets (per distinct (x, T)
     # pair) times the same per-customer factors: discounted and summed per pair first.
     discounted = np.zeros_like(xs)
     before = np.zeros_like(xs)
     for i in range(1, periods + 1):
-        upto = _brackets(purchases_model, i * period_length, xs, ts)
+        upto = _brackets(model, i * period_length, xs, ts)
         discounted += (upto - before) / (1 + discount_rate) ** i
         before = upto
-    return _per_alive_customer(purchases_model, x) * discounted[pair] * alive * spend
+    return _per_alive_customer(model, x) * discounted[pair] * alive * spend
 
 
 # --- Both models at once ------------------------------------------------------------
@@ -599,20 +625,21 @@ def predictions_compute(
     run it in a thread beside their queries on the summary (it spends nearly all its
     time outside the GIL), so that both cores work."""
     purchases = bgnbd_fit(frequency=frequency, recency=recency, T=T)
-    given = {"frequency": frequency, "recency": recency, "T": T}
-    alive = probability_alive(model=purchases, **given)
-    expected = expected_purchases(model=purchases, horizon=horizon, **given)
+    # As probability_alive, expected_purchases and customer_lifetime_value compute them,
+    # with the inputs checked, P(alive) and the (x, T) pairs found once for all three.
+    x, t_x, big_t = _arrays(frequency, recency, T)
+    alive = expit(-_log_odds_dead(purchases, x, t_x, big_t))
+    pairs = _group(x, big_t)
+    expected = _expected(purchases, horizon, x, pairs, alive)
     spend = None
     try:
         spend = gamma_gamma_fit(frequency=frequency, monetary_value=monetary_value)
-        clv = customer_lifetime_value(
-            purchases_model=purchases,
-            spend_model=spend,
-            monetary_value=monetary_value,
-            periods=periods,
-            period_length=period_length,
-            discount_rate=discount_rate,
-            **given,
+        _lifetime_check(periods, period_length, discount_rate)
+        per_purchase = expected_spend(
+            model=spend, frequency=frequency, monetary_value=monetary_value
+        )
+        clv = _lifetime_value(
+            purchases, x, pairs, alive, per_purchase, periods, period_length, discount_rate
         )
     except ValueError as error:
         unknown = np.full(len(alive), np.nan)
