@@ -1,14 +1,45 @@
-"""Shared fixtures: one user per role (so every test can name the user who must be refused)."""
+"""Shared fixtures: one user per role (so every test can name the user who must be refused),
+and `--clock-ahead`, which runs the whole suite with the clock moved."""
 
 import os
+from datetime import UTC, datetime, timedelta
 
 import pytest
+import time_machine
 from django.test import Client
 
 from kehu.users.roles import Role
 from kehu.users.services import api_token_create, user_create
 
 PASSWORD = "correct-horse-battery-staple"
+
+
+def pytest_addoption(parser):
+    parser.addoption(
+        "--clock-ahead",
+        type=float,
+        default=0,
+        metavar="DAYS",
+        help="Run every test with the clock this many days ahead of today (negative: behind; "
+        "fractions move the time of day). The clock keeps ticking from there.",
+    )
+
+
+def pytest_configure(config):
+    """Moves the clock of the whole process, live server threads included, before any test
+    module is imported: a test that passes only on the day it was written fails here."""
+    days = config.getoption("--clock-ahead")
+    if days:
+        traveller = time_machine.travel(datetime.now(UTC) + timedelta(days=days), tick=True)
+        traveller.start()
+        config.add_cleanup(traveller.stop)
+
+
+def pytest_report_header(config):
+    days = config.getoption("--clock-ahead")
+    if days:
+        return f"clock moved {days:g} days: tests run from {datetime.now(UTC):%Y-%m-%d %H:%M} UTC"
+    return None
 
 
 @pytest.fixture(autouse=True)

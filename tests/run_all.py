@@ -1,4 +1,8 @@
-"""README command 2: the whole suite on SQLite, then on PostgreSQL.
+"""README command 2: the whole suite on SQLite, again on SQLite with the clock a year ahead,
+then on PostgreSQL.
+
+The second run (`--clock-ahead`, see tests/conftest.py) proves that no test depends on the
+day it runs: KEHU_TEST_CLOCK_AHEAD_DAYS sets how far (default 366; 0 leaves it out).
 
 PostgreSQL comes from KEHU_TEST_POSTGRES_URL (postgres://user:pass@host:port/db; the user
 needs CREATEDB). Without it the PostgreSQL run is skipped with a notice, unless
@@ -39,7 +43,7 @@ def counts(report: Path) -> dict[str, int]:
 
 def run(label: str, env: dict[str, str], extra: list[str] = ()) -> tuple[int, dict[str, int]]:
     print(f"\n==== kehu tests on {label} ====", flush=True)
-    report = DATA_DIR / f"junit-{label.lower()}.xml"
+    report = DATA_DIR / f"junit-{label.lower().replace(' ', '-')}.xml"
     report.unlink(missing_ok=True)
     code = subprocess.call(
         [sys.executable, "-m", "pytest", "-q", f"--junitxml={report}", *extra, *sys.argv[1:]],
@@ -81,6 +85,10 @@ def main() -> int:
     # DJANGO_ALLOW_ASYNC_UNSAFE is set by tests/browser/conftest.py while Chromium runs
     # only: set here it would leak into `manage.py check --deploy` run by the tests.
     results: dict[str, tuple[int, dict[str, int]]] = {"SQLite": run("SQLite", base)}
+    ahead = int(os.environ.get("KEHU_TEST_CLOCK_AHEAD_DAYS", "366"))
+    if ahead:
+        label = f"SQLite {ahead} days ahead"
+        results[label] = run(label, base, [f"--clock-ahead={ahead}"])
 
     required = os.environ.get("KEHU_REQUIRE_POSTGRES") == "1"
     postgres = os.environ.get("KEHU_TEST_POSTGRES_URL")

@@ -45,3 +45,10 @@ def invite(survey, customer, *, occasion="test", now=NOW, language="en") -> tupl
 @pytest.fixture
 def nps_survey(supervisor):
     return make_survey(supervisor, Survey.Kind.NPS)
+
+
+@pytest.fixture(autouse=True)
+def _clock_at_now(time_machine):
+    """Every request runs at NOW, the moment the tests' invitations are sent: a link sent
+    "now" is still valid when the page opens, on whatever day the suite runs."""
+    time_machine.move_to(NOW, tick=True)

@@ -2,8 +2,9 @@
 
 A `WorkingTime` says when the service desk is open on any date: its weekly hours (with
 breaks such as lunch), the public holidays and adjusted working days (调休) of its region
-from the `holidays` package, and an admin's overrides, which win over the package. Its two
-methods answer what an SLA clock asks:
+(for China the published yearly schedule, see `holiday_schedules`; elsewhere the `holidays`
+package), and an admin's overrides, which win over both. Its two methods answer what an SLA
+clock asks:
 
 * `deadline_after`: when has a target of so much business time run out?
 * `business_time_between`: how much business time passed between two instants?
@@ -23,11 +24,19 @@ import enum
 import functools
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
+from typing import Protocol
 from zoneinfo import ZoneInfo
 
 import holidays
+
+from kehu.service.holiday_schedules import (
+    PUBLISHED,
+    SCHEDULE_REGIONS,
+    YearSchedule,
+    schedule_from_package,
+)
 
 MINUTES_PER_DAY = 24 * 60
 DAYS_PER_WEEK = 7
@@ -48,9 +57,25 @@ class DayKind(enum.Enum):
     WORKING = "working"  # an adjusted working day (调休) or a day an admin opened
 
 
-def no_public_days(day: date) -> DayKind | None:
+class PublicDaysSource(Protocol):
+    """What a calendar's region says of a date, and whether a year of it is only estimated."""
+
+    def __call__(self, day: date) -> DayKind | None: ...
+
+    def is_provisional(self, year: int) -> bool: ...
+
+
+class NoPublicDays:
     """For a calendar without a region: every date keeps its weekly hours."""
-    return None
+
+    def __call__(self, day: date) -> DayKind | None:
+        return None
+
+    def is_provisional(self, year: int) -> bool:
+        return False
+
+
+NO_PUBLIC_DAYS = NoPublicDays()
 
 
 @functools.cache
@@ -77,22 +102,69 @@ def _package_year(region: str, year: int) -> tuple[frozenset[date], frozenset[da
     return closed, working
 
 
-@dataclass(frozen=True)
+_package_schedule = functools.lru_cache(maxsize=256)(schedule_from_package)
+
+
+def _nothing_entered() -> Mapping[int, YearSchedule]:
+    return {}
+
+
+@dataclass(frozen=True, eq=False)
 class PublicDays:
-    """The public holidays and adjusted working days of a country, e.g. "CN"."""
+    """The public holidays and adjusted working days of a country, e.g. "CN".
+
+    Where the country announces its holidays as a yearly schedule of blocks (China, see
+    `holiday_schedules`), every day of a block is closed, its weekend days too, and a year
+    comes from kehu's copy of the published schedule, else from what a supervisor entered
+    (`entered`, called at most once, and only when such a year is asked for), else from an
+    estimate: that year is provisional. Years before kehu's first copy are the package's,
+    which follows the notices since 2001. Other countries' days are the package's as they
+    are.
+    """
 
     region: str
+    entered: Callable[[], Mapping[int, YearSchedule]] = _nothing_entered
 
     def __post_init__(self) -> None:
         if self.region not in holiday_regions():
             raise ValueError(f"unknown holiday region {self.region!r}")
 
+    @functools.cached_property
+    def _entered(self) -> Mapping[int, YearSchedule]:
+        return self.entered()
+
+    def schedule(self, year: int) -> YearSchedule:
+        """The year's blocks and adjusted working days (a schedule region only)."""
+        published = PUBLISHED.get(self.region, {})
+        if year in published:
+            return published[year]
+        if published and year > min(published) and year in self._entered:
+            return self._entered[year]
+        estimate = _package_schedule(self.region, year)
+        if not published or year < min(published):
+            return replace(estimate, official=True)
+        return estimate
+
+    def is_provisional(self, year: int) -> bool:
+        """True when the year's days are only an estimate: not published, not entered."""
+        return self.region in SCHEDULE_REGIONS and not self.schedule(year).official
+
     def __call__(self, day: date) -> DayKind | None:
-        closed, working = _package_year(self.region, day.year)
-        if day in closed:
-            return DayKind.CLOSED
-        if day in working:
+        if self.region not in SCHEDULE_REGIONS:
+            closed, working = _package_year(self.region, day.year)
+            if day in closed:
+                return DayKind.CLOSED
+            if day in working:
+                return DayKind.WORKING
+            return None
+        # A December day may belong to the next year's New Year block or be worked for it.
+        schedules = [self.schedule(day.year)]
+        if day.month == 12:
+            schedules.append(self.schedule(day.year + 1))
+        if any(day in schedule.working_days for schedule in schedules):
             return DayKind.WORKING
+        if any(day in schedule.closed_days for schedule in schedules):
+            return DayKind.CLOSED
         return None
 
 
@@ -167,7 +239,7 @@ class WorkingTime:
     time_zone: ZoneInfo
     week: WeeklyHours
     overrides: Mapping[date, DayKind] = field(default_factory=dict)
-    public_days: Callable[[date], DayKind | None] = no_public_days
+    public_days: PublicDaysSource = NO_PUBLIC_DAYS
 
     def __post_init__(self) -> None:
         if len(self.week) != DAYS_PER_WEEK:
@@ -189,6 +261,11 @@ class WorkingTime:
 
     def day_kind(self, day: date) -> DayKind | None:
         return self.overrides.get(day) or self.public_days(day)
+
+    def is_provisional(self, instant: datetime) -> bool:
+        """True when `instant` falls in a year whose public days are only estimated, so a
+        deadline there may move once the year's schedule is published."""
+        return self.public_days.is_provisional(instant.astimezone(self.time_zone).year)
 
     def day_hours(self, day: date) -> DayHours:
         kind = self.day_kind(day)

@@ -14,10 +14,10 @@ from moneyed import Money
 from moneyed.l10n import format_money
 
 from kehu.service.calendars import (
+    NO_PUBLIC_DAYS,
     DayKind,
     PublicDays,
     WorkingTime,
-    no_public_days,
     weekly_hours_from_json,
 )
 from kehu.service.models import (
@@ -64,7 +64,7 @@ def working_time_for(*, calendar: BusinessCalendar) -> WorkingTime:
         overrides={
             day: _OVERRIDE_KINDS[kind] for day, kind in calendar.days.values_list("date", "kind")
         },
-        public_days=PublicDays(calendar.region) if calendar.region else no_public_days,
+        public_days=PublicDays(calendar.region) if calendar.region else NO_PUBLIC_DAYS,
     )
 
 
