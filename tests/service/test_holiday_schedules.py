@@ -13,6 +13,7 @@ from kehu.service.holiday_schedules import (
     schedule_from_package,
     schedule_problems,
 )
+from tests.conftest import logged_in
 from tests.service.calendars_fixtures import ALL_DAY, HOUR, OFFICE_DAY, SHANGHAI
 
 # 国务院办公厅关于2026年部分节假日安排的通知, typed in again here, independently of the data.
@@ -173,3 +174,45 @@ def test_schedule_problems_name_what_is_wrong():
         blocks=[block, overlapping, backwards],
         working_days=[date(2027, 5, 2), date(2028, 1, 2)],
     ) == ["block_backwards", "blocks_overlap", "working_day_in_block", "working_day_outside_year"]
+
+
+def test_the_preview_and_the_case_page_say_provisional_for_deadlines_in_2027(
+    supervisor, agent, time_machine
+):
+    from kehu.customers import services as customer_services
+    from kehu.service import services
+    from kehu.service.models import Case, default_hours
+
+    calendar = services.calendar_create(
+        name="Office", time_zone="Asia/Shanghai", hours=default_hours(), region="CN"
+    )
+    time_machine.move_to(datetime(2026, 12, 30, 10, 0, tzinfo=SHANGHAI), tick=True)
+    supervisor_client, agent_client = logged_in(supervisor), logged_in(agent)
+    page = supervisor_client.get(f"/service/calendars/{calendar.pk}/?hours=4").content.decode()
+    assert "A target of 4 business hours" in page
+    assert "preview-provisional" not in page  # still in 2026
+    page = supervisor_client.get(f"/service/calendars/{calendar.pk}/?hours=40").content.decode()
+    assert "preview-provisional" in page and "schedule of 2027 is not published" in page
+    assert agent_client.get(f"/service/calendars/{calendar.pk}/").status_code == 403
+
+    services.sla_policy_create(
+        name="complaints",
+        kind="",
+        priority="",
+        key_accounts=False,
+        calendar=calendar,
+        first_response_minutes=60,
+        resolution_minutes=40 * 60,
+    )
+    customer = customer_services.customer_create(actor=agent, kind="individual", name="李娜")
+    case = services.case_create(
+        actor=agent,
+        customer=customer,
+        kind=Case.Kind.COMPLAINT,
+        channel="phone",
+        subject="话费",
+        now=datetime(2026, 12, 30, 10, 0, tzinfo=SHANGHAI),
+    )
+    page = agent_client.get(f"/cases/{case.pk}/").content.decode()
+    # The first response is due on 30 December, the resolution in January 2027.
+    assert page.count(">provisional</abbr>") == 1

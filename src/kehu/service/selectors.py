@@ -109,8 +109,13 @@ def sla_policy_for(
     ).select_related("calendar")
     return max(
         candidates,
-        key=lambda p: (p.key_accounts, p.customer_value != "", p.kind != "", p.priority != "",
-                       -p.pk),
+        key=lambda p: (
+            p.key_accounts,
+            p.customer_value != "",
+            p.kind != "",
+            p.priority != "",
+            -p.pk,
+        ),
         default=None,
     )
 
@@ -174,6 +179,23 @@ def case_detail(*, pk: int) -> Case:
     return Case.objects.select_related(
         "customer", "contact", "owner", "category", "calendar", "sla_policy"
     ).get(pk=pk)
+
+
+def case_deadlines_provisional(*, case: Case) -> dict[str, bool]:
+    """Which of the case's due times fall in a year whose official holidays are only
+    estimated (see holiday_schedules), so that they may move; no query."""
+    calendar = case.calendar
+    if calendar is None or not calendar.region:
+        return {"first_response": False, "resolution": False}
+    public_days = PublicDays(calendar.region)
+    zone = ZoneInfo(calendar.time_zone)
+    return {
+        name: due is not None and public_days.is_provisional(due.astimezone(zone).year)
+        for name, due in (
+            ("first_response", case.first_response_due_at),
+            ("resolution", case.resolution_due_at),
+        )
+    }
 
 
 def case_history(*, case: Case) -> list:

@@ -111,6 +111,9 @@ def _calendar_page(request, calendar: BusinessCalendar, *, form, day_form):
     preview_hours = preview_form.cleaned_data["hours"] if preview_form.is_valid() else 8
     started = timezone.now()
     ends = working_time.deadline_after(start=started, business_duration=preview_hours * HOUR)
+    ends_provisional = (
+        ends.astimezone(working_time.time_zone).year if working_time.is_provisional(ends) else None
+    )
     overrides = list(calendar.days.all())
     package_days = []
     if calendar.region:
@@ -137,6 +140,7 @@ def _calendar_page(request, calendar: BusinessCalendar, *, form, day_form):
             "preview_hours": preview_hours,
             "started": started,
             "ends": ends,
+            "ends_provisional": ends_provisional,
             "overrides": overrides,
             "package_days": package_days,
             "closed": DayKind.CLOSED,
@@ -249,6 +253,7 @@ def case_detail(request, pk: int):
         {
             "case": case,
             "sla_state": selectors.case_sla_state(case),
+            "provisional": selectors.case_deadlines_provisional(case=case),
             "now": now,
             "history": selectors.case_history(case=case),
             "notes": selectors.case_notes(case=case),
