@@ -216,3 +216,27 @@ def test_the_preview_and_the_case_page_say_provisional_for_deadlines_in_2027(
     page = agent_client.get(f"/cases/{case.pk}/").content.decode()
     # The first response is due on 30 December, the resolution in January 2027.
     assert page.count(">provisional</abbr>") == 1
+
+
+def test_the_calendars_page_warns_of_a_provisional_year_within_sixty_days(
+    supervisor, time_machine, settings
+):
+    from kehu.service import services
+    from kehu.service.models import default_hours
+
+    services.calendar_create(
+        name="Office", time_zone="Asia/Shanghai", hours=default_hours(), region="CN"
+    )
+    time_machine.move_to(datetime(2026, 10, 1, 10, 0, tzinfo=SHANGHAI), tick=True)
+    page = logged_in(supervisor).get("/service/calendars/").content.decode()
+    assert "Business calendars" in page and "provisional-CN" not in page  # 92 days ahead
+    time_machine.move_to(datetime(2026, 11, 5, 10, 0, tzinfo=SHANGHAI), tick=True)
+    page = logged_in(supervisor).get("/service/calendars/").content.decode()
+    assert 'id="provisional-CN-2027"' in page
+    assert "The official holiday schedule of 2027 (CN) is not published yet" in page
+    settings.LANGUAGE_CODE = "zh-hans"
+    page = logged_in(supervisor).get("/service/calendars/").content.decode()
+    assert "2027 年（CN）官方节假日安排尚未公布" in page
+    time_machine.move_to(datetime(2027, 3, 1, 10, 0, tzinfo=SHANGHAI), tick=True)
+    page = logged_in(supervisor).get("/service/calendars/").content.decode()
+    assert 'id="provisional-CN-2027"' in page  # still not entered, and already begun

@@ -68,6 +68,29 @@ def working_time_for(*, calendar: BusinessCalendar) -> WorkingTime:
     )
 
 
+# How long before a provisional year begins supervisors are told about it.
+PROVISIONAL_NOTICE_DAYS = 60
+
+
+def provisional_years_ahead(*, today: date) -> list[tuple[str, int]]:
+    """(region, year) of every calendar region whose current or next year is provisional
+    and begins within PROVISIONAL_NOTICE_DAYS: its official holidays still have to be
+    checked, and its deadlines may move."""
+    found = []
+    regions = sorted(
+        set(BusinessCalendar.objects.exclude(region="").values_list("region", flat=True))
+    )
+    for region in regions:
+        public_days = PublicDays(region)
+        for year in (today.year, today.year + 1):
+            if (date(year, 1, 1) - today).days <= PROVISIONAL_NOTICE_DAYS and (
+                public_days.is_provisional(year)
+            ):
+                found.append((region, year))
+                break
+    return found
+
+
 @dataclass(frozen=True)
 class PackageDay:
     date: date

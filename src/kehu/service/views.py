@@ -57,7 +57,16 @@ def calendar_list(request):
         (calendar, business_time_per_week(weekly_hours_from_json(calendar.hours)) / HOUR)
         for calendar in selectors.calendar_list()
     ]
-    return render(request, "service/calendars.html", {"calendars": calendars, "form": form})
+    today = timezone.localdate()
+    return render(
+        request,
+        "service/calendars.html",
+        {
+            "calendars": calendars,
+            "form": form,
+            "provisional": selectors.provisional_years_ahead(today=today),
+        },
+    )
 
 
 @require(Capability.SERVICE_CONFIGURE)
