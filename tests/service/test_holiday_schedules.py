@@ -240,3 +240,33 @@ def test_the_calendars_page_warns_of_a_provisional_year_within_sixty_days(
     time_machine.move_to(datetime(2027, 3, 1, 10, 0, tzinfo=SHANGHAI), tick=True)
     page = logged_in(supervisor).get("/service/calendars/").content.decode()
     assert 'id="provisional-CN-2027"' in page  # still not entered, and already begun
+
+
+def test_supervisors_are_emailed_once_when_a_provisional_year_comes_within_sixty_days(
+    supervisor, agent, settings
+):
+    from django.core import mail
+    from django.test import TestCase
+
+    from kehu.service import services
+    from kehu.service.models import default_hours
+
+    settings.LANGUAGE_CODE = "zh-hans"
+    supervisor.email = "boss@example.com"
+    supervisor.save()
+    agent.email = "agent@example.com"
+    agent.save()
+    services.calendar_create(
+        name="Office", time_zone="Asia/Shanghai", hours=default_hours(), region="CN"
+    )
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        assert services.provisional_year_notices_send(now=datetime(2026, 10, 1, tzinfo=UTC)) == 0
+    assert mail.outbox == []
+    for day in (5, 6):  # told once, not every morning
+        with TestCase.captureOnCommitCallbacks(execute=True):
+            services.provisional_year_notices_send(now=datetime(2026, 11, day, tzinfo=UTC))
+    assert len(mail.outbox) == 1
+    message = mail.outbox[0]
+    assert message.to == ["boss@example.com"]
+    assert message.subject == "2027 年节假日安排尚未公布"
+    assert "2027 年（CN）官方节假日安排尚未公布" in message.body

@@ -107,6 +107,23 @@ class CalendarDay(models.Model):
         return f"{self.date} {self.get_kind_display()}"
 
 
+class ProvisionalYearNotice(models.Model):
+    """That supervisors were emailed about a coming provisional year: once per region and
+    year (see holiday_schedules)."""
+
+    region = models.CharField(max_length=2)
+    year = models.PositiveSmallIntegerField()
+    sent_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["region", "year"], name="service_one_notice_a_year")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.region} {self.year}"
+
+
 # --- Service cases ----------------------------------------------------------------------
 
 SUBJECT_MAX = 200
@@ -645,6 +662,8 @@ class CaseAttachment(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
 # --- Settings of the service desk, changed by an admin -----------------------------------
 
 

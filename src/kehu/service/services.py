@@ -29,6 +29,7 @@ from kehu.service.models import (
     ComplaintCategory,
     ComplaintWorksheet,
     ImprovementAction,
+    ProvisionalYearNotice,
     Remedy,
     RootCause,
     ServiceSettings,
@@ -111,6 +112,39 @@ def calendar_day_set(
 def calendar_day_delete(*, override: CalendarDay) -> None:
     """The date goes back to the weekly hours and the holiday package."""
     override.delete()
+
+
+@transaction.atomic
+def provisional_year_notices_send(*, now: datetime | None = None) -> int:
+    """Emails every supervisor, once per region and year, when a year whose official holiday
+    schedule is not published comes within 60 days (selectors.provisional_years_ahead).
+    Returns the number of years told about; the emails go once the run commits."""
+    now = _now(now)
+    told = 0
+    bosses = [user.email for user in selectors.supervisors() if user.email]
+    for region, year in selectors.provisional_years_ahead(today=timezone.localdate(now)):
+        _notice, created = ProvisionalYearNotice.objects.get_or_create(
+            region=region, year=year, defaults={"sent_at": now}
+        )
+        if not created:
+            continue
+        told += 1
+        with translation.override(settings.LANGUAGE_CODE):
+            subject = _("Holidays of %(year)s not published yet") % {"year": year}
+            body = _(
+                "The official holiday schedule of %(year)s (%(region)s) is not published yet. "
+                "Until it is, kehu estimates that year's holidays and knows none of its "
+                "adjusted working days: service-level deadlines that fall in %(year)s are "
+                "provisional. Check the days against the State Council's notice when it "
+                "comes out, and add those that differ to each calendar."
+            ) % {"year": year, "region": region}
+        if bosses:
+            transaction.on_commit(
+                lambda subject=subject, body=body: send_mass_mail(
+                    [(subject, body, None, [email]) for email in bosses], fail_silently=False
+                )
+            )
+    return told
 
 
 # --- Service cases ----------------------------------------------------------------------
@@ -318,9 +352,7 @@ def case_create(
         created_at=now,
         updated_at=now,
     )
-    case.full_clean(
-        exclude=["reference", "customer", "contact", "owner", "category", "created_by"]
-    )
+    case.full_clean(exclude=["reference", "customer", "contact", "owner", "category", "created_by"])
     policy = selectors.sla_policy_for(
         kind=kind,
         priority=priority,
@@ -493,9 +525,9 @@ def _events_record(cases: QuerySet[Case], *, at, kind: str) -> int:
     if connection.features.has_select_for_update:
         # Locked first, so that the events written and the cases marked next are the same.
         list(cases.select_for_update(of=("self",)).values_list("pk", flat=True))
-    rows = cases.annotate(
-        _at=at, _kind=Value(kind), _from=Value(""), _to=Value("")
-    ).values_list("pk", "_at", "_kind", "_from", "_to")
+    rows = cases.annotate(_at=at, _kind=Value(kind), _from=Value(""), _to=Value("")).values_list(
+        "pk", "_at", "_kind", "_from", "_to"
+    )
     select, params = rows.query.sql_with_params()
     columns = ", ".join(
         connection.ops.quote_name(CaseEvent._meta.get_field(name).column)
@@ -1090,6 +1122,11 @@ def service_settings_update(
     current.updated_at = now
     current.full_clean()
     current.save()
-    setting_changes_record(ServiceSettingsChange, actor=actor, at=now, before=before,
-                           after={name: getattr(current, name) for name in before})
+    setting_changes_record(
+        ServiceSettingsChange,
+        actor=actor,
+        at=now,
+        before=before,
+        after={name: getattr(current, name) for name in before},
+    )
     return current

@@ -15,3 +15,9 @@ def case_sla_sweep():
     found = services.case_sla_sweep(now=now)
     services.sla_notifications_send(now=now)
     return found
+
+
+@db_periodic_task(crontab(minute="10", hour="8"))
+def provisional_year_notices_send():
+    """Every morning: tell supervisors once when a year of unpublished holidays is near."""
+    return services.provisional_year_notices_send(now=timezone.now())
